@@ -1,0 +1,13 @@
+# caliper_warnings(<target>): our own targets build warning-free.
+function(caliper_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)
+endfunction()
+
+# caliper_module(<name> SOURCES ... DEPS ... PRIVATE_DEPS ...): one static library per module.
+function(caliper_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(caliper_${name} STATIC ${M_SOURCES})
+  target_include_directories(caliper_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(caliper_${name} PUBLIC ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS})
+  caliper_warnings(caliper_${name})
+endfunction()

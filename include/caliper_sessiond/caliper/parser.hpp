@@ -1,0 +1,29 @@
+#pragma once
+/// Parses a Caliper envelope into SessionEvent rows. Pure: no I/O, no exceptions.
+
+#include <memory>
+#include <string>
+
+#include "caliper_sessiond/caliper/session_event.hpp"
+
+namespace caliper_sessiond::caliper {
+
+/// One per thread: it keeps simdjson's parser and buffers warm between documents.
+class envelope_parser {
+public:
+  explicit envelope_parser(parse_limits limits = {});
+  ~envelope_parser();
+  envelope_parser(const envelope_parser&) = delete;
+  envelope_parser& operator=(const envelope_parser&) = delete;
+  envelope_parser(envelope_parser&&) noexcept;
+  envelope_parser& operator=(envelope_parser&&) noexcept;
+
+  /// Parses `body`. May grow `body`'s capacity (simdjson needs padding) but keeps its contents.
+  parse_result parse(std::string& body);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace caliper_sessiond::caliper

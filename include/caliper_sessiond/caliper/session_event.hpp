@@ -1,0 +1,66 @@
+#pragma once
+/// The normalized SessionEvent row and what the parser returns (DESIGN section 3).
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace caliper_sessiond::caliper {
+
+/// The three session actions we keep; stored as the enum `caliper.session_action`.
+enum class session_action : std::uint8_t { logged_in, logged_out, timed_out };
+
+/// "LoggedIn", "LoggedOut" or "TimedOut": the enum label in PostgreSQL.
+std::string_view to_string(session_action a) noexcept;
+
+/// One row of `caliper.session_events`, less `source` and `received_at`, which the server adds.
+struct session_event {
+  std::string event_id;                 ///< lowercase canonical UUID text, no `urn:uuid:`
+  session_action action{};
+  std::int64_t event_time_us{};         ///< eventTime as microseconds since the Unix epoch, UTC
+  std::string actor_id;
+  std::string user_id;
+  std::optional<std::string> user_lms_id;
+  std::optional<std::string> user_external_id;
+  std::optional<std::string> session_id;
+  std::optional<std::string> session_name;
+  std::optional<std::string> user_agent;
+  std::optional<std::string> ip_address; ///< normalized textual address; absent when unparsable
+  std::optional<std::string> ed_app_id;
+  std::string sensor;
+
+  friend bool operator==(const session_event&, const session_event&) = default;
+};
+
+/// A SessionEvent (or a whole request) that was refused, for `caliper.rejected_events`.
+struct rejected_event {
+  std::string reason;
+  std::string raw;  ///< the JSON as received, bounded by the caller's limit
+};
+
+/// Why a whole envelope was refused: HTTP status 400 or 422 and a problem description.
+struct envelope_error {
+  int status{400};
+  std::string title;
+  std::string detail;
+};
+
+/// Limits that keep a hostile body from costing more than a bounded amount.
+struct parse_limits {
+  std::size_t max_events = 10'000;      ///< entries in `data`
+  std::size_t max_depth = 64;           ///< JSON nesting depth
+  std::size_t max_raw_bytes = 64 * 1024; ///< bytes of raw JSON kept per rejected event
+};
+
+/// Everything one envelope yields. When `error` is set, nothing else is meaningful.
+struct parse_result {
+  std::optional<envelope_error> error;
+  std::vector<session_event> events;
+  std::vector<rejected_event> rejects;
+  std::size_t skipped = 0;  ///< non-session events and entities, counted and ignored
+};
+
+}  // namespace caliper_sessiond::caliper

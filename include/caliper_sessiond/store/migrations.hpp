@@ -1,0 +1,29 @@
+#pragma once
+/// Schema migrations: the numbered files of `sql/`, compiled into the binary.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace caliper_sessiond::store {
+
+struct migration {
+  int version;
+  std::string_view name;  ///< file name, e.g. "001_init.sql"
+  std::string_view sql;
+};
+
+/// Every migration in `sql/`, in version order.
+const std::vector<migration>& migrations();
+
+struct migrate_result {
+  bool ok = false;
+  std::vector<int> applied;  ///< versions applied by this call
+  std::string error;         ///< set when !ok
+};
+
+/// Applies the missing migrations in order, each in its own transaction, under an advisory
+/// lock so that two processes never race. Safe to run again.
+migrate_result migrate(const std::string& database_url);
+
+}  // namespace caliper_sessiond::store

@@ -1,0 +1,112 @@
+#include "pg_test_env.hpp"
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <unistd.h>
+
+namespace caliper_sessiond::testing {
+namespace {
+
+struct conn_deleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct result_deleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using conn_ptr = std::unique_ptr<PGconn, conn_deleter>;
+using result_ptr = std::unique_ptr<PGresult, result_deleter>;
+
+conn_ptr connect_or_throw(const std::string& url) {
+  conn_ptr c(PQconnectdb(url.c_str()));
+  if (PQstatus(c.get()) != CONNECTION_OK)
+    throw std::runtime_error("cannot connect to " + url + ": " + PQerrorMessage(c.get()));
+  return c;
+}
+
+void run_script(const std::string& verb, const std::string& dir) {
+  const std::string cmd = source_dir() + "/scripts/pg-cluster " + verb + " '" + dir + "'";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+}
+
+}  // namespace
+
+std::string source_dir() { return CALIPER_SOURCE_DIR; }
+
+std::string shared_fixtures_dir() {
+  if (const char* env = std::getenv("CALIPER_SHARED_FIXTURES")) return env;
+  const auto p = std::filesystem::path(CALIPER_SOURCE_DIR).parent_path() / "shared" / "fixtures";
+  return std::filesystem::is_directory(p) ? p.string() : std::string{};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<pg_test_env> pg_test_env::from_environment() {
+  const char* dir = std::getenv("CALIPER_TEST_PG_DIR");
+  if (dir == nullptr || *dir == '\0') return std::nullopt;
+  return pg_test_env(dir);
+}
+
+std::string pg_test_env::url_for(const std::string& db) const {
+  return "postgresql://postgres@/" + db + "?host=" + dir_ + "/sock&port=5432";
+}
+
+std::string pg_test_env::create_database(const std::string& prefix) const {
+  static std::atomic<int> counter{0};
+  const std::string name = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  auto c = connect_or_throw(url_for("postgres"));
+  result_ptr drop(PQexec(c.get(), ("DROP DATABASE IF EXISTS " + name).c_str()));
+  result_ptr r(PQexec(c.get(), ("CREATE DATABASE " + name).c_str()));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+    throw std::runtime_error("CREATE DATABASE failed: " + std::string(PQerrorMessage(c.get())));
+  return url_for(name);
+}
+
+void pg_test_env::stop_server() const { run_script("stop", dir_); }
+void pg_test_env::start_server() const { run_script("start", dir_); }
+
+std::vector<std::vector<std::string>> pg_test_env::query(const std::string& url, const std::string& sql) {
+  auto c = connect_or_throw(url);
+  result_ptr r(PQexec(c.get(), sql.c_str()));
+  const auto st = PQresultStatus(r.get());
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+    throw std::runtime_error("query failed: " + sql + ": " + PQerrorMessage(c.get()));
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    auto& row = rows.emplace_back();
+    for (int j = 0; j < PQnfields(r.get()); ++j)
+      row.emplace_back(PQgetisnull(r.get(), i, j) ? "\\N" : PQgetvalue(r.get(), i, j));
+  }
+  return rows;
+}
+
+std::string pg_test_env::scalar(const std::string& url, const std::string& sql) {
+  const auto rows = query(url, sql);
+  if (rows.size() != 1 || rows[0].size() != 1) throw std::runtime_error("not a scalar: " + sql);
+  return rows[0][0];
+}
+
+bool pg_test_env::wait_until_reachable(const std::string& url, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (PQping(url.c_str()) == PQPING_OK) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition, with a deadline
+  }
+  return false;
+}
+
+}  // namespace caliper_sessiond::testing

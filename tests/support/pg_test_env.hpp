@@ -1,0 +1,49 @@
+#pragma once
+/// The throwaway PostgreSQL that scripts/test starts for `pg` and `e2e` tests.
+/// Its folder comes in CALIPER_TEST_PG_DIR; tests skip with a message when it is unset.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace caliper_sessiond::testing {
+
+class pg_test_env {
+public:
+  /// The cluster scripts/test started, or nullopt when CALIPER_TEST_PG_DIR is unset.
+  static std::optional<pg_test_env> from_environment();
+
+  /// Creates a fresh, empty database and returns its libpq URL.
+  std::string create_database(const std::string& prefix) const;
+
+  /// Stops / starts the whole cluster (fast shutdown; start waits until it accepts).
+  void stop_server() const;
+  void start_server() const;
+
+  /// Runs one statement and returns the rows, each field as text ("" for NULL shown as "\N").
+  static std::vector<std::vector<std::string>> query(const std::string& url, const std::string& sql);
+
+  /// The single value of a one-row, one-column query.
+  static std::string scalar(const std::string& url, const std::string& sql);
+
+  /// Waits until `url` accepts a connection, for at most `seconds`.
+  static bool wait_until_reachable(const std::string& url, int seconds);
+
+  const std::string& dir() const { return dir_; }
+
+private:
+  explicit pg_test_env(std::string dir) : dir_(std::move(dir)) {}
+  std::string url_for(const std::string& db) const;
+  std::string dir_;
+};
+
+/// Root of the source tree (for scripts and fixtures).
+std::string source_dir();
+
+/// `../shared/fixtures` beside the checkout, or "" when absent.
+std::string shared_fixtures_dir();
+
+/// Reads a whole file; throws std::runtime_error when it cannot.
+std::string read_file(const std::string& path);
+
+}  // namespace caliper_sessiond::testing
