@@ -11,7 +11,7 @@ envelope_parser::~envelope_parser() = default;
 envelope_parser::envelope_parser(envelope_parser&&) noexcept = default;
 envelope_parser& envelope_parser::operator=(envelope_parser&&) noexcept = default;
 
-parse_result envelope_parser::parse(std::string&) {
+parse_result envelope_parser::parse(std::string&, std::string_view) {
   parse_result r;
   r.error = envelope_error{400, "Not implemented", "the parser is not written yet"};
   return r;

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "caliper_sessiond/caliper/session_event.hpp"
 
@@ -18,8 +19,9 @@ public:
   envelope_parser(envelope_parser&&) noexcept;
   envelope_parser& operator=(envelope_parser&&) noexcept;
 
-  /// Parses `body`. May grow `body`'s capacity (simdjson needs padding) but keeps its contents.
-  parse_result parse(std::string& body);
+  /// Parses `body` sent with the API key named `source` (part of derived event ids).
+  /// May grow `body`'s capacity (simdjson needs padding) but keeps its contents.
+  parse_result parse(std::string& body, std::string_view source);
 
 private:
   struct impl;
