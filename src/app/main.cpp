@@ -1,1 +1,167 @@
-int main() { return 0; }
+// caliper-sessiond: wiring only. Parses the command line, loads the configuration and
+// connects config, store, http and metrics.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "caliper_sessiond/config/config.hpp"
+#include "caliper_sessiond/http/server.hpp"
+#include "caliper_sessiond/metrics/registry.hpp"
+#include "caliper_sessiond/store/batch_writer.hpp"
+#include "caliper_sessiond/store/migrations.hpp"
+
+namespace cs = caliper_sessiond;
+
+namespace {
+
+constexpr const char* usage =
+    "usage: caliper-sessiond [--config FILE] <command>\n"
+    "commands:\n"
+    "  serve         run the server (applies migrations first when database.migrate_on_start)\n"
+    "  migrate       apply the database migrations and exit\n"
+    "  check-config  print every configuration problem and exit non-zero if there is one\n"
+    "  version       print the version\n"
+    "The default FILE is /etc/caliper-sessiond/caliper-sessiond.toml; CALIPER_<SECTION>_<KEY>\n"
+    "environment variables override its settings.\n";
+
+void setup_logging(const cs::config::log_config& log) {
+  auto logger = spdlog::stderr_logger_mt("caliper-sessiond");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log.level));
+  if (log.format == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%v"})", spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+}
+
+std::optional<cs::config::config> load_or_report(const std::string& path, bool explicit_path) {
+  (void)explicit_path;
+  auto loaded = cs::config::load(path, cs::config::process_env());
+  if (!loaded.ok()) {
+    for (const auto& p : loaded.problems) std::fprintf(stderr, "%s: %s\n", p.key.c_str(), p.message.c_str());
+    return std::nullopt;
+  }
+  return loaded.cfg;
+}
+
+cs::store::writer_options writer_options(const cs::config::database_config& d) {
+  cs::store::writer_options o;
+  o.database_url = d.url;
+  o.connections = d.connections;
+  o.batch_max_events = d.batch_max_events;
+  o.batch_max_delay = d.batch_max_delay;
+  o.queue_max_events = d.queue_max_events;
+  o.commit_timeout = d.commit_timeout;
+  return o;
+}
+
+int run_migrate(const cs::config::config& cfg) {
+  auto r = cs::store::migrate(cfg.database.url);
+  if (!r.ok) {
+    spdlog::error("migrate: {}", r.error);
+    return 1;
+  }
+  if (r.applied.empty()) spdlog::info("migrate: the schema is up to date");
+  for (int v : r.applied) spdlog::info("migrate: applied migration {}", v);
+  return 0;
+}
+
+void register_writer_metrics(cs::metrics::registry& m, const cs::store::batch_writer& w) {
+  const auto& s = w.stats();
+  m.counter_fn("caliper_writer_events_total", "SessionEvents committed by the writer, by outcome.",
+               R"(outcome="stored")", [&s] { return static_cast<double>(s.events_inserted.load()); });
+  m.counter_fn("caliper_writer_events_total", "SessionEvents committed by the writer, by outcome.",
+               R"(outcome="duplicate")", [&s] { return static_cast<double>(s.events_duplicate.load()); });
+  m.counter_fn("caliper_writer_rejects_total", "Rejected events and refused requests recorded.", "",
+               [&s] { return static_cast<double>(s.rejects_stored.load()); });
+  m.counter_fn("caliper_writer_batches_total", "Batches committed.", "",
+               [&s] { return static_cast<double>(s.batches.load()); });
+  m.counter_fn("caliper_db_errors_total", "Database errors seen by the writer.", "",
+               [&s] { return static_cast<double>(s.db_errors.load()); });
+  m.gauge("caliper_queue_events", "SessionEvents waiting for the writer.",
+          [&s] { return static_cast<double>(s.queued_events.load()); });
+  m.gauge("caliper_db_connected", "1 while the writer has a database connection.",
+          [&s] { return s.connected.load() ? 1.0 : 0.0; });
+}
+
+int run_serve(const cs::config::config& cfg, const std::string& config_path) {
+  if (cfg.database.migrate_on_start && run_migrate(cfg) != 0) return 1;
+  cs::metrics::registry metrics;
+  metrics.gauge("caliper_build_info{version=\"" CALIPER_SESSIOND_VERSION "\"}", "Build information.", [] { return 1.0; });
+  cs::store::batch_writer writer(writer_options(cfg.database));
+  register_writer_metrics(metrics, writer);
+  writer.start();
+  cs::http::server server(cfg, writer, metrics);
+  std::string error;
+  if (!server.open(error)) {
+    spdlog::error("{}", error);
+    writer.stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+  spdlog::info("caliper-sessiond {} listening on {}://{}:{}{}", CALIPER_SESSIOND_VERSION,
+               cfg.server.tls ? "https" : "http", cfg.server.host, server.port(), cfg.server.path);
+  cs::http::server_hooks hooks;
+  hooks.reload = [config_path]() -> std::optional<cs::config::config> {
+    auto loaded = cs::config::load(config_path, cs::config::process_env());
+    for (const auto& p : loaded.problems) spdlog::error("reload: {}: {}", p.key, p.message);
+    if (!loaded.ok()) return std::nullopt;
+    spdlog::set_level(spdlog::level::from_str(loaded.cfg.log.level));
+    return loaded.cfg;
+  };
+  hooks.drained = [&writer, &cfg] {
+    writer.stop(cfg.database.commit_timeout);
+    spdlog::info("writer stopped");
+  };
+  server.run(std::move(hooks));
+  spdlog::info("caliper-sessiond stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = cs::config::default_path;
+  bool explicit_path = false;
+  std::string command;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+      explicit_path = true;
+    } else if (a.starts_with("--config=")) {
+      config_path = std::string(a.substr(9));
+      explicit_path = true;
+    } else if (a == "-h" || a == "--help" || a == "help") {
+      std::fputs(usage, stdout);
+      return 0;
+    } else if (command.empty() && !a.starts_with("-")) {
+      command = a;
+    } else {
+      std::fprintf(stderr, "caliper-sessiond: unexpected argument %s\n%s", argv[i], usage);
+      return 2;
+    }
+  }
+  if (command == "version") {
+    std::printf("caliper-sessiond %s\n", CALIPER_SESSIOND_VERSION);
+    return 0;
+  }
+  if (command != "serve" && command != "migrate" && command != "check-config") {
+    std::fprintf(stderr, "%s", usage);
+    return 2;
+  }
+  auto cfg = load_or_report(config_path, explicit_path);
+  if (command == "check-config") {
+    if (!cfg) return 1;
+    std::printf("%s: OK\n", config_path.c_str());
+    return 0;
+  }
+  if (!cfg) return 1;
+  setup_logging(cfg->log);
+  if (command == "migrate") return run_migrate(*cfg);
+  return run_serve(*cfg, config_path);
+}

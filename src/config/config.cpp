@@ -1,1 +1,296 @@
-// placeholder
+#include "caliper_sessiond/config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "listen_address.hpp"
+
+namespace caliper_sessiond::config {
+namespace {
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+std::string trim_newlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+/// Reads settings from the TOML tree, letting CALIPER_<SECTION>_<KEY> override each one.
+class reader {
+public:
+  reader(const toml::table& root, const env_lookup& env, std::vector<problem>& problems)
+      : root_(root), env_(env), problems_(problems) {}
+
+  void text(const char* section, const char* key, std::string& out) {
+    known_[section].insert(key);
+    if (auto e = from_env(section, key)) {
+      out = *e;
+    } else if (auto node = from_file(section, key)) {
+      if (auto v = node->value<std::string>()) out = *v;
+      else wrong_type(section, key, "a string");
+    }
+  }
+
+  void boolean(const char* section, const char* key, bool& out) {
+    known_[section].insert(key);
+    if (auto e = from_env(section, key)) {
+      if (*e == "true" || *e == "1") out = true;
+      else if (*e == "false" || *e == "0") out = false;
+      else add(section, key, "must be true or false, not \"" + *e + "\" (from the environment)");
+    } else if (auto node = from_file(section, key)) {
+      if (auto v = node->value<bool>()) out = *v;
+      else wrong_type(section, key, "true or false");
+    }
+  }
+
+  template <class T>
+  void number(const char* section, const char* key, T& out, std::int64_t min, std::int64_t max) {
+    known_[section].insert(key);
+    std::optional<std::int64_t> got;
+    if (auto e = from_env(section, key)) {
+      std::int64_t v = 0;
+      auto [p, ec] = std::from_chars(e->data(), e->data() + e->size(), v);
+      if (ec != std::errc{} || p != e->data() + e->size()) {
+        add(section, key, "must be a whole number, not \"" + *e + "\" (from the environment)");
+        return;
+      }
+      got = v;
+    } else if (auto node = from_file(section, key)) {
+      if (auto v = node->value<std::int64_t>()) got = *v;
+      else return wrong_type(section, key, "a whole number");
+    }
+    if (!got) return;
+    if (*got < min || *got > max) {
+      add(section, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                            ", not " + std::to_string(*got));
+      return;
+    }
+    out = static_cast<T>(*got);
+  }
+
+  /// Keys in the file that no setting reads: almost always a typo.
+  void report_unknown() {
+    for (auto&& [section_name, node] : root_) {
+      const std::string section(section_name.str());
+      if (section == "api_keys") continue;
+      const auto* table = node.as_table();
+      if (table == nullptr || !known_.contains(section)) {
+        add(section, "", "unknown section [" + section + "]");
+        continue;
+      }
+      for (auto&& [key, value] : *table) {
+        (void)value;
+        if (!known_[section].contains(std::string(key.str())))
+          add(section, std::string(key.str()), "unknown setting");
+      }
+    }
+  }
+
+  void add(const std::string& section, const std::string& key, std::string message) {
+    problems_.push_back({key.empty() ? section : section + "." + key, std::move(message)});
+  }
+
+private:
+  std::optional<std::string> from_env(const char* section, const char* key) {
+    return env_("CALIPER_" + upper(section) + "_" + upper(key));
+  }
+  const toml::node* from_file(const char* section, const char* key) {
+    const auto* table = root_[section].as_table();
+    return table ? table->get(key) : nullptr;
+  }
+  void wrong_type(const char* section, const char* key, const char* want) {
+    add(section, key, std::string("must be ") + want);
+  }
+
+  const toml::table& root_;
+  const env_lookup& env_;
+  std::vector<problem>& problems_;
+  std::map<std::string, std::set<std::string>> known_;
+};
+
+void read_settings(reader& r, config& c) {
+  auto& s = c.server;
+  r.text("server", "listen", s.listen);
+  r.text("server", "path", s.path);
+  r.text("server", "tls_cert", s.tls_cert);
+  r.text("server", "tls_key", s.tls_key);
+  r.boolean("server", "tls", s.tls);
+  r.number("server", "body_limit", s.body_limit, 1024, 1LL << 30);
+  r.number("server", "header_limit", s.header_limit, 1024, 1 << 20);
+  std::int64_t read_timeout = s.read_timeout.count();
+  r.number("server", "read_timeout_seconds", read_timeout, 1, 3600);
+  s.read_timeout = std::chrono::seconds(read_timeout);
+  r.number("server", "threads", s.threads, 0, 256);
+  r.number("server", "max_connections", s.max_connections, 1, 1'000'000);
+
+  auto& d = c.database;
+  r.text("database", "url", d.url);
+  r.boolean("database", "migrate_on_start", d.migrate_on_start);
+  r.number("database", "connections", d.connections, 1, 64);
+  r.number("database", "batch_max_events", d.batch_max_events, 1, 100'000);
+  std::int64_t delay_us = d.batch_max_delay.count();
+  r.number("database", "batch_max_delay_us", delay_us, 0, 10'000'000);
+  d.batch_max_delay = std::chrono::microseconds(delay_us);
+  r.number("database", "queue_max_events", d.queue_max_events, 1, 100'000'000);
+  std::int64_t commit_ms = d.commit_timeout.count();
+  r.number("database", "commit_timeout_ms", commit_ms, 100, 3'600'000);
+  d.commit_timeout = std::chrono::milliseconds(commit_ms);
+
+  auto& i = c.ingest;
+  r.number("ingest", "max_events", i.max_events, 1, 1'000'000);
+  r.number("ingest", "max_depth", i.max_depth, 8, 1024);
+  r.number("ingest", "reject_raw_bytes", i.reject_raw_bytes, 256, 16 * 1024 * 1024);
+
+  r.text("log", "level", c.log.level);
+  r.text("log", "format", c.log.format);
+}
+
+std::optional<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return trim_newlines(ss.str());
+}
+
+void read_api_keys(const toml::table& root, const env_lookup& env, config& c, std::vector<problem>& problems) {
+  if (const auto* node = root.get("api_keys")) {
+    const auto* arr = node->as_array();
+    if (arr == nullptr) {
+      problems.push_back({"api_keys", "must be an array of tables: [[api_keys]]"});
+    } else {
+      for (std::size_t n = 0; n < arr->size(); ++n) {
+        const std::string where = "api_keys[" + std::to_string(n) + "]";
+        const auto* t = arr->get(n)->as_table();
+        if (t == nullptr) {
+          problems.push_back({where, "must be a table with name and secret or secret_file"});
+          continue;
+        }
+        api_key key;
+        key.name = (*t)["name"].value_or(std::string{});
+        auto secret = (*t)["secret"].value<std::string>();
+        auto secret_file = (*t)["secret_file"].value<std::string>();
+        for (auto&& [k, v] : *t) {
+          (void)v;
+          if (k != "name" && k != "secret" && k != "secret_file")
+            problems.push_back({where + "." + std::string(k.str()), "unknown setting"});
+        }
+        if (secret && secret_file) {
+          problems.push_back({where, "give secret or secret_file, not both"});
+        } else if (secret) {
+          key.secret = *secret;
+        } else if (secret_file) {
+          if (auto s = read_secret_file(*secret_file)) key.secret = *s;
+          else problems.push_back({where + ".secret_file", "cannot read " + *secret_file});
+        } else {
+          problems.push_back({where, "needs secret or secret_file"});
+        }
+        c.api_keys.push_back(std::move(key));
+      }
+    }
+  }
+  if (auto e = env("CALIPER_API_KEYS")) {
+    std::string_view rest = *e;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (item.empty()) continue;
+      const auto colon = item.find(':');
+      if (colon == std::string_view::npos) {
+        problems.push_back({"CALIPER_API_KEYS", "each entry must be name:secret"});
+        continue;
+      }
+      c.api_keys.push_back({std::string(item.substr(0, colon)), std::string(item.substr(colon + 1))});
+    }
+  }
+}
+
+void validate(config& c, std::vector<problem>& problems) {
+  if (auto addr = parse_listen(c.server.listen)) {
+    c.server.host = addr->host;
+    c.server.port = addr->port;
+  } else {
+    problems.push_back({"server.listen", "must be host:port (IPv6 as [addr]:port), not \"" + c.server.listen + "\""});
+  }
+  if (c.server.path.empty() || c.server.path.front() != '/')
+    problems.push_back({"server.path", "must start with /"});
+  if (c.server.path == "/healthz" || c.server.path == "/readyz" || c.server.path == "/metrics")
+    problems.push_back({"server.path", "clashes with a built-in route"});
+  if (c.server.tls) {
+    for (auto [key, file] : {std::pair{"server.tls_cert", &c.server.tls_cert}, {"server.tls_key", &c.server.tls_key}}) {
+      std::ifstream in(*file);
+      if (!in) problems.push_back({key, "cannot read " + *file});
+    }
+  }
+  if (c.database.url.empty()) problems.push_back({"database.url", "must not be empty"});
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!levels.contains(c.log.level))
+    problems.push_back({"log.level", "must be one of trace, debug, info, warn, error, critical, off"});
+  if (c.log.format != "plain" && c.log.format != "json")
+    problems.push_back({"log.format", "must be plain or json"});
+
+  if (c.api_keys.empty())
+    problems.push_back({"api_keys", "no API key: add [[api_keys]] or set CALIPER_API_KEYS"});
+  std::set<std::string> names;
+  for (std::size_t n = 0; n < c.api_keys.size(); ++n) {
+    const auto& k = c.api_keys[n];
+    const std::string where = "api_keys[" + std::to_string(n) + "]";
+    if (k.name.empty()) problems.push_back({where + ".name", "must not be empty"});
+    else if (!names.insert(k.name).second) problems.push_back({where + ".name", "duplicate name " + k.name});
+    const bool unreadable = std::any_of(problems.begin(), problems.end(),
+                                        [&](const problem& p) { return p.key == where + ".secret_file"; });
+    if (!unreadable && k.secret.size() < 16)
+      problems.push_back({where + ".secret", "must be at least 16 characters"});
+    for (const auto& other : c.api_keys)
+      if (&other < &k && other.secret == k.secret && !k.secret.empty())
+        problems.push_back({where + ".secret", "the same secret is used by another key"});
+  }
+}
+
+}  // namespace
+
+env_lookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    if (const char* v = std::getenv(name.c_str())) return std::string(v);
+    return std::nullopt;
+  };
+}
+
+load_result load(const std::string& path, const env_lookup& env, bool path_optional) {
+  load_result result;
+  toml::table root;
+  std::ifstream probe(path);
+  if (!probe) {
+    if (!path_optional) result.problems.push_back({"--config", "cannot read " + path});
+  } else {
+    try {
+      root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      result.problems.push_back({"--config", path + ":" + std::to_string(where.line) + ":" +
+                                                  std::to_string(where.column) + ": " + std::string(e.description())});
+      return result;
+    }
+  }
+  reader r(root, env, result.problems);
+  read_settings(r, result.cfg);
+  r.report_unknown();
+  read_api_keys(root, env, result.cfg, result.problems);
+  validate(result.cfg, result.problems);
+  return result;
+}
+
+}  // namespace caliper_sessiond::config

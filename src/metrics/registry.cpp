@@ -1,1 +1,84 @@
-// placeholder
+#include "caliper_sessiond/metrics/registry.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace caliper_sessiond::metrics {
+namespace {
+
+void header(std::string& out, const std::string& name, const std::string& help, const char* type) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+std::string format_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+counter& counter_family::with(const std::string& labels) {
+  std::lock_guard lock(mutex_);
+  auto& slot = children_[labels];
+  if (!slot) slot = std::make_unique<counter>();
+  return *slot;
+}
+
+void counter_family::render(std::string& out) const {
+  header(out, name_, help_, "counter");
+  std::lock_guard lock(mutex_);
+  for (const auto& [labels, c] : children_) {
+    out += name_;
+    if (!labels.empty()) out += "{" + labels + "}";
+    out += " " + std::to_string(c->value()) + "\n";
+  }
+}
+
+counter_family& registry::counters(const std::string& name, const std::string& help) {
+  std::lock_guard lock(mutex_);
+  auto& slot = families_[name];
+  if (!slot) slot = std::make_unique<counter_family>(name, help);
+  return *slot;
+}
+
+void registry::gauge(const std::string& name, const std::string& help, std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  sampled_.push_back({name, help, "gauge", "", std::move(read)});
+}
+
+void registry::counter_fn(const std::string& name, const std::string& help, const std::string& labels,
+                          std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  sampled_.push_back({name, help, "counter", labels, std::move(read)});
+}
+
+std::string registry::render() const {
+  std::string out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, family] : families_) family->render(out);
+  std::string last;
+  for (const auto& s : sampled_) {
+    if (s.name != last) header(out, s.name, s.help, s.type.c_str());
+    last = s.name;
+    out += s.name;
+    if (!s.labels.empty()) out += "{" + s.labels + "}";
+    out += " " + format_value(s.read()) + "\n";
+  }
+  return out;
+}
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace caliper_sessiond::metrics

@@ -1,0 +1,90 @@
+#pragma once
+/// The server's configuration: TOML file plus CALIPER_<SECTION>_<KEY> environment overrides
+/// (DESIGN section 5). Loading never throws; every problem names the key it concerns.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace caliper_sessiond::config {
+
+/// Where a setting came from does not matter after loading; only the value does.
+struct api_key {
+  std::string name;    ///< stored as `source`
+  std::string secret;  ///< never logged
+};
+
+struct server_config {
+  std::string listen = "0.0.0.0:8443";
+  std::string host = "0.0.0.0";  ///< from `listen`
+  std::uint16_t port = 8443;      ///< from `listen`
+  std::string path = "/caliper";
+  std::string tls_cert = "/etc/caliper-sessiond/tls/cert.pem";
+  std::string tls_key = "/etc/caliper-sessiond/tls/key.pem";
+  bool tls = true;
+  std::size_t body_limit = 4 * 1024 * 1024;  ///< bytes of request body
+  std::size_t header_limit = 16 * 1024;      ///< bytes of request head
+  std::chrono::seconds read_timeout{30};     ///< per request, and idle keep-alive
+  unsigned threads = 0;                      ///< I/O threads; 0 = one per core
+  std::size_t max_connections = 10'000;
+};
+
+struct database_config {
+  std::string url = "postgresql:///caliper";
+  bool migrate_on_start = true;
+  std::size_t connections = 2;
+  std::size_t batch_max_events = 1000;
+  std::chrono::microseconds batch_max_delay{2000};
+  std::size_t queue_max_events = 100'000;
+  std::chrono::milliseconds commit_timeout{10'000};
+};
+
+struct ingest_config {
+  std::size_t max_events = 10'000;      ///< entries in one envelope's `data`
+  std::size_t max_depth = 64;           ///< JSON nesting depth
+  std::size_t reject_raw_bytes = 64 * 1024;  ///< bytes of raw JSON kept per reject
+};
+
+struct log_config {
+  std::string level = "info";   ///< trace, debug, info, warn, error, critical, off
+  std::string format = "plain"; ///< plain or json
+};
+
+struct config {
+  server_config server;
+  database_config database;
+  ingest_config ingest;
+  log_config log;
+  std::vector<api_key> api_keys;
+};
+
+/// One thing wrong with the configuration, with the key it concerns (e.g. "server.listen").
+struct problem {
+  std::string key;
+  std::string message;
+};
+
+struct load_result {
+  config cfg;
+  std::vector<problem> problems;  ///< empty when the configuration is usable
+  bool ok() const { return problems.empty(); }
+};
+
+/// Looks up an environment variable; std::getenv in production, a map in tests.
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// The process environment.
+env_lookup process_env();
+
+/// Loads `path` (a missing file is a problem unless `path_optional`), applies the environment
+/// overrides, reads secret files and validates everything.
+load_result load(const std::string& path, const env_lookup& env, bool path_optional = false);
+
+/// Default config path.
+inline constexpr const char* default_path = "/etc/caliper-sessiond/caliper-sessiond.toml";
+
+}  // namespace caliper_sessiond::config

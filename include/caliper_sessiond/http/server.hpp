@@ -1,0 +1,49 @@
+#pragma once
+/// The HTTPS listener and its connections (DESIGN sections 2 and 6).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "caliper_sessiond/config/config.hpp"
+#include "caliper_sessiond/metrics/registry.hpp"
+#include "caliper_sessiond/store/batch_writer.hpp"
+
+namespace caliper_sessiond::http {
+
+/// What the server needs from the rest of the process.
+struct server_hooks {
+  /// SIGHUP: re-reads the configuration; nullopt (after logging why) keeps the old one.
+  std::function<std::optional<config::config>()> reload;
+  /// After the last connection has finished during shutdown: flush and stop the writer.
+  std::function<void()> drained;
+};
+
+class server {
+public:
+  server(const config::config& cfg, store::batch_writer& writer, metrics::registry& metrics);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Loads TLS and binds the listener. False, with `error` set, when it cannot.
+  bool open(std::string& error);
+
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const;
+
+  /// Serves on one thread per core until SIGTERM/SIGINT has drained every connection.
+  /// SIGHUP reloads the TLS certificate and the API keys through `hooks.reload`.
+  void run(server_hooks hooks);
+
+  /// Starts a graceful shutdown, as SIGTERM does. Thread-safe.
+  void shutdown();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace caliper_sessiond::http

@@ -1,0 +1,235 @@
+#include "request_handler.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <utility>
+
+#include "caliper_sessiond/caliper/parser.hpp"
+
+namespace caliper_sessiond::http {
+namespace {
+
+namespace net = boost::asio;
+constexpr const char* problem_type = "application/problem+json";
+constexpr int retry_after_seconds = 5;
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// One parser per I/O thread: simdjson's buffers stay warm and no lock is needed.
+caliper::envelope_parser& thread_parser(const config::ingest_config& cfg) {
+  thread_local std::optional<caliper::envelope_parser> parser;
+  thread_local config::ingest_config made_for{};
+  if (!parser || made_for.max_events != cfg.max_events || made_for.max_depth != cfg.max_depth ||
+      made_for.reject_raw_bytes != cfg.reject_raw_bytes) {
+    caliper::parse_limits limits;
+    limits.max_events = cfg.max_events;
+    limits.max_depth = cfg.max_depth;
+    limits.max_raw_bytes = cfg.reject_raw_bytes;
+    parser.emplace(limits);
+    made_for = cfg;
+  }
+  return *parser;
+}
+
+/// Valid UTF-8 without NUL, so PostgreSQL's text accepts it: other bytes become U+FFFD.
+std::string storable_text(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const auto* end = p + in.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len != 0 && c != 0 && static_cast<std::size_t>(end - p) >= len;
+    for (std::size_t i = 1; valid && i < len; ++i) valid = (p[i] & 0xC0) == 0x80;
+    if (valid && len > 1) {
+      std::uint32_t cp = c & (0xFF >> (len + 1));
+      for (std::size_t i = 1; i < len; ++i) cp = (cp << 6) | (p[i] & 0x3F);
+      const std::uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+      valid = cp >= min[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    if (valid) {
+      out.append(reinterpret_cast<const char*>(p), len);
+      p += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++p;
+    }
+  }
+  return out;
+}
+
+using submit_result = std::pair<store::outcome, store::commit_report>;
+
+/// Hands the batch to the writer and resumes on this coroutine's strand when it is settled.
+net::awaitable<submit_result> submit(store::batch_writer& writer, store::ingest_batch batch) {
+  auto ex = co_await net::this_coro::executor;
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(submit_result)>(
+      [&writer, ex](auto handler, store::ingest_batch b) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        auto deliver = [h, ex](store::outcome o, const store::commit_report& r) {
+          net::post(ex, [h, o, r] { (*h)(submit_result{o, r}); });
+        };
+        if (!writer.submit(std::move(b), deliver)) deliver(store::outcome::unavailable, {});
+      },
+      net::use_awaitable, std::move(batch));
+}
+
+}  // namespace
+
+response request_handler::problem(int status, std::string_view title, std::string detail, unsigned version) {
+  response res{static_cast<bhttp::status>(status), version};
+  res.set(bhttp::field::content_type, problem_type);
+  res.body() = problem_json(status, title, detail);
+  res.prepare_payload();
+  return res;
+}
+
+response request_handler::simple_problem(int status, std::string_view title, std::string detail) {
+  auto res = problem(status, title, std::move(detail), 11);
+  res.keep_alive(false);
+  return res;
+}
+
+response request_handler::refuse(const std::string& source, int status, std::string_view title, std::string detail,
+                                 std::string_view body, unsigned version) {
+  // Ops can see what was refused: a bounded, storable copy of the body goes to the rejects.
+  store::ingest_batch record;
+  record.source = source;
+  record.received_at_us = now_us();
+  record.rejects.push_back(
+      {std::to_string(status) + " " + std::string(title) + ": " + detail,
+       storable_text(body.substr(0, std::min(body.size(), st_.cfg.ingest.reject_raw_bytes)))});
+  if (!st_.writer.submit(std::move(record), [](store::outcome, const store::commit_report&) {}))
+    spdlog::warn("could not record a refused request from {}: the writer is unavailable", source);
+  return problem(status, title, std::move(detail), version);
+}
+
+route_decision request_handler::route(const bhttp::request<bhttp::string_body>& req) {
+  route_decision d;
+  std::string_view target = req.target();
+  target = target.substr(0, target.find('?'));
+  const auto method = req.method();
+  const unsigned v = req.version();
+  const auto ok_text = [v](std::string body, const char* type) {
+    response res{bhttp::status::ok, v};
+    res.set(bhttp::field::content_type, type);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  };
+  const auto not_allowed = [&](const char* allow) {
+    auto res = problem(405, "Method Not Allowed", std::string(req.method_string()) + " is not allowed here", v);
+    res.set(bhttp::field::allow, allow);
+    return res;
+  };
+
+  if (target == st_.cfg.server.path) {
+    d.route = "ingest";
+    if (method != bhttp::verb::post && method != bhttp::verb::get) {
+      d.answer = not_allowed("GET, POST");
+      return d;
+    }
+    auto source = snapshot_.keys.authenticate(req[bhttp::field::authorization]);
+    if (!source) {
+      const bool none = req[bhttp::field::authorization].empty();
+      d.answer = problem(401, "Unauthorized", none ? "no API key: send Authorization: Bearer <key>" : "unknown API key", v);
+      d.answer->set(bhttp::field::www_authenticate, R"(Bearer realm="caliper-sessiond")");
+      return d;
+    }
+    d.source = std::move(*source);
+    if (method == bhttp::verb::get) {
+      d.answer = ok_text(endpoint_config_json(st_.cfg.server.body_limit), "application/json");
+      return d;
+    }
+    if (!is_json_media_type(req[bhttp::field::content_type])) {
+      d.answer = problem(415, "Unsupported Media Type",
+                         "Content-Type must be application/json, not \"" +
+                             storable_text(req[bhttp::field::content_type]) + "\"",
+                         v);
+      return d;
+    }
+    if (req.payload_size() && *req.payload_size() > st_.cfg.server.body_limit) {
+      d.answer = refuse(d.source, 413, "Content Too Large",
+                        "the body of " + std::to_string(*req.payload_size()) + " bytes is over the limit of " +
+                            std::to_string(st_.cfg.server.body_limit) + " bytes",
+                        {}, v);
+      return d;
+    }
+    return d;  // read the body, then ingest
+  }
+
+  const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
+  if (target == "/healthz") {
+    d.route = "healthz";
+    d.answer = get ? ok_text("ok\n", "text/plain") : not_allowed("GET, HEAD");
+  } else if (target == "/readyz") {
+    d.route = "readyz";
+    if (!get) {
+      d.answer = not_allowed("GET, HEAD");
+    } else if (st_.draining) {
+      d.answer = problem(503, "Service Unavailable", "shutting down", v);
+    } else if (!st_.writer.ready()) {
+      d.answer = problem(503, "Service Unavailable", "cannot persist events now (database unreachable or backlog full)", v);
+      d.answer->set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
+    } else {
+      d.answer = ok_text("ready\n", "text/plain");
+    }
+  } else if (target == "/metrics") {
+    d.route = "metrics";
+    d.answer = get ? ok_text(st_.metrics.render(), "text/plain; version=0.0.4") : not_allowed("GET, HEAD");
+  } else {
+    d.route = "other";
+    d.answer = problem(404, "Not Found", "no such resource", v);
+  }
+  if (method == bhttp::verb::head && d.answer) {
+    d.answer->body().clear();
+  }
+  return d;
+}
+
+net::awaitable<response> request_handler::ingest(std::string& body, const std::string& source, unsigned version,
+                                                std::chrono::steady_clock::time_point started) {
+  auto result = thread_parser(st_.cfg.ingest).parse(body, source);
+  if (result.error) {
+    auto res = refuse(source, result.error->status, result.error->title, result.error->detail, body, version);
+    co_return finish(std::move(res), "ingest", source, started);
+  }
+  st_.events.with(R"(outcome="skipped")").inc(result.skipped);
+  st_.events.with(R"(outcome="rejected")").inc(result.rejects.size());
+  st_.events.with(R"(outcome="parsed")").inc(result.events.size());
+  const std::size_t rejected = result.rejects.size();
+  response ok{bhttp::status::ok, version};
+  ok.prepare_payload();
+  if (result.events.empty() && result.rejects.empty()) co_return finish(std::move(ok), "ingest", source, started);
+
+  store::ingest_batch batch{source, now_us(), std::move(result.events), std::move(result.rejects)};
+  auto [outcome, report] = co_await submit(st_.writer, std::move(batch));
+  if (outcome != store::outcome::committed) {
+    auto res = problem(503, "Service Unavailable", "the events cannot be stored durably now; retry later", version);
+    res.set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
+    co_return finish(std::move(res), "ingest", source, started);
+  }
+  co_return finish(std::move(ok), "ingest", source, started, report.inserted, report.duplicates, rejected);
+}
+
+response request_handler::finish(response res, const std::string& route, const std::string& source,
+                                 std::chrono::steady_clock::time_point started, std::size_t stored,
+                                 std::size_t duplicates, std::size_t rejected) {
+  const int status = static_cast<int>(res.result_int());
+  st_.requests.with("route=\"" + route + "\",status=\"" + std::to_string(status) + "\"").inc();
+  const auto id = st_.next_request_id.fetch_add(1, std::memory_order_relaxed);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  spdlog::debug("request id={} route={} source={} status={} stored={} duplicate={} rejected={} latency_us={}", id,
+                route, source.empty() ? "-" : source, status, stored, duplicates, rejected, us.count());
+  return res;
+}
+
+}  // namespace caliper_sessiond::http

@@ -1,0 +1,97 @@
+#pragma once
+/// Routes one request and builds its response (DESIGN section 2). The steps that need no
+/// I/O live in request_handler.cpp; only reading the body and waiting for the writer await.
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "server_state.hpp"
+
+namespace caliper_sessiond::http {
+
+namespace bhttp = boost::beast::http;
+using response = bhttp::response<bhttp::string_body>;
+using request_parser = bhttp::request_parser<bhttp::string_body>;
+
+/// What routing decided before the body is read.
+struct route_decision {
+  std::optional<response> answer;  ///< final answer; the body (if any) is not needed
+  std::string source;              ///< for an ingest: the API key's name
+  std::string route;               ///< metrics label
+};
+
+class request_handler {
+public:
+  request_handler(server_state& st, const reloadable& snapshot) : st_(st), snapshot_(snapshot) {}
+
+  /// Serves the request whose header `parser` has read; reads the body when it is needed.
+  template <class Stream>
+  boost::asio::awaitable<response> handle(Stream& stream, boost::beast::flat_buffer& buffer, request_parser& parser);
+
+  /// A problem response that closes the connection.
+  response simple_problem(int status, std::string_view title, std::string detail);
+
+private:
+  route_decision route(const bhttp::request<bhttp::string_body>& req);
+  boost::asio::awaitable<response> ingest(std::string& body, const std::string& source, unsigned version,
+                                          std::chrono::steady_clock::time_point started);
+  response problem(int status, std::string_view title, std::string detail, unsigned version);
+  response refuse(const std::string& source, int status, std::string_view title, std::string detail,
+                  std::string_view body, unsigned version);
+  response finish(response res, const std::string& route, const std::string& source,
+                  std::chrono::steady_clock::time_point started, std::size_t stored = 0, std::size_t duplicates = 0,
+                  std::size_t rejected = 0);
+
+  server_state& st_;
+  const reloadable& snapshot_;
+};
+
+template <class Stream>
+boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::beast::flat_buffer& buffer,
+                                                         request_parser& parser) {
+  namespace net = boost::asio;
+  constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+  const auto started = std::chrono::steady_clock::now();
+  auto& req = parser.get();
+  const unsigned version = req.version();
+  auto decision = route(req);
+  if (decision.answer) {
+    // The body was not read: the connection cannot carry another request.
+    if (!parser.is_done()) decision.answer->keep_alive(false);
+    co_return finish(std::move(*decision.answer), decision.route, decision.source, started);
+  }
+  if (bhttp::token_list(req[bhttp::field::expect]).exists("100-continue")) {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+    auto [ec, n] = co_await bhttp::async_write(stream, cont, nothrow);
+    (void)n;
+    if (ec) co_return finish(simple_problem(400, "Bad Request", "the connection failed"), decision.route,
+                             decision.source, started);
+  }
+  auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+  (void)n;
+  if (ec == bhttp::error::body_limit) {
+    auto res = refuse(decision.source, 413, "Content Too Large",
+                      "the body is over the limit of " + std::to_string(st_.cfg.server.body_limit) + " bytes", {},
+                      version);
+    res.keep_alive(false);
+    co_return finish(std::move(res), decision.route, decision.source, started);
+  }
+  if (ec) {
+    co_return finish(simple_problem(400, "Bad Request", "the body could not be read: " + ec.message()), decision.route,
+                     decision.source, started);
+  }
+  const bool keep_alive = req.keep_alive();
+  std::string body = std::move(req.body());
+  auto res = co_await ingest(body, decision.source, version, started);
+  if (!keep_alive) res.keep_alive(false);
+  co_return res;
+}
+
+}  // namespace caliper_sessiond::http

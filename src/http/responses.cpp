@@ -1,0 +1,96 @@
+#include "caliper_sessiond/http/responses.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <cstdio>
+
+namespace caliper_sessiond::http {
+namespace {
+
+std::array<unsigned char, 32> sha256(std::string_view data) {
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string problem_json(int status, std::string_view title, std::string_view detail) {
+  std::string out = R"({"type":"about:blank","title":)";
+  append_json_string(out, title);
+  out += R"(,"status":)" + std::to_string(status) + R"(,"detail":)";
+  append_json_string(out, detail);
+  out += "}";
+  return out;
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  const auto semi = content_type.find(';');
+  return iequals(trim(content_type.substr(0, semi)), "application/json");
+}
+
+key_ring::key_ring(const std::vector<config::api_key>& keys) {
+  for (const auto& k : keys) entries_.push_back({k.name, sha256(k.secret)});
+}
+
+std::optional<std::string> key_ring::authenticate(std::string_view authorization) const {
+  std::string_view presented = trim(authorization);
+  if (presented.size() > 7 && iequals(presented.substr(0, 7), "bearer ")) presented = trim(presented.substr(7));
+  if (presented.empty()) return std::nullopt;
+  const auto digest = sha256(presented);
+  const entry* match = nullptr;
+  for (const auto& e : entries_) {
+    // No early exit: every key costs the same, whichever matches.
+    if (CRYPTO_memcmp(e.digest.data(), digest.data(), digest.size()) == 0) match = &e;
+  }
+  if (match == nullptr) return std::nullopt;
+  return match->name;
+}
+
+std::string endpoint_config_json(std::size_t max_payload_bytes) {
+  return R"({"caliper_maximum_payload_size":)" + std::to_string(max_payload_bytes) +
+         R"(,"caliper_supported_extensions":{"endpoint_name":"caliper-sessiond","endpoint_version":")" +
+         std::string(CALIPER_SESSIOND_VERSION) +
+         R"("},"caliper_supported_versions":["http://purl.imsglobal.org/ctx/caliper/v1p1","http://purl.imsglobal.org/ctx/caliper/v1p2"]})";
+}
+
+}  // namespace caliper_sessiond::http

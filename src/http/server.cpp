@@ -1,0 +1,166 @@
+#include "caliper_sessiond/http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+#include <vector>
+
+#include "server_state.hpp"
+#include "session.hpp"
+
+namespace caliper_sessiond::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+namespace {
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+}
+
+struct server::impl {
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  net::signal_set signals{ioc, SIGINT, SIGTERM, SIGHUP};
+  std::shared_ptr<server_state> state;
+  server_hooks hooks;
+  unsigned threads;
+
+  impl(const config::config& cfg, store::batch_writer& w, metrics::registry& m)
+      : state(std::make_shared<server_state>(cfg, w, m)),
+        threads(cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+
+  net::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), nothrow);
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) {
+        // Out of descriptors or a connection reset before accept: keep accepting.
+        spdlog::warn("accept: {}", ec.message());
+        continue;
+      }
+      if (state->connections.size() >= state->cfg.server.max_connections) {
+        spdlog::warn("refusing a connection: {} are open (server.max_connections)", state->connections.size());
+        continue;  // the socket closes as it goes out of scope
+      }
+      start_session(std::move(socket), state);
+    }
+  }
+
+  void wait_signal() {
+    signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+        return;
+      }
+      spdlog::info("received signal {}: shutting down", sig);
+      begin_shutdown();
+    });
+  }
+
+  void reload() {
+    if (!hooks.reload) return;
+    auto cfg = hooks.reload();
+    if (!cfg) {
+      spdlog::error("reload: keeping the running configuration");
+      return;
+    }
+    auto next = std::make_shared<reloadable>(reloadable{key_ring(cfg->api_keys), nullptr});
+    if (state->cfg.server.tls) {
+      std::string error;
+      next->tls = make_tls_context(cfg->server.tls_cert, cfg->server.tls_key, error);
+      if (!next->tls) {
+        spdlog::error("reload: {}; keeping the running configuration", error);
+        return;
+      }
+    }
+    state->replace(std::move(next));
+    spdlog::info("reload: {} API keys, TLS certificate {} loaded; open connections keep theirs",
+                 cfg->api_keys.size(), state->cfg.server.tls ? cfg->server.tls_cert : "(plain HTTP)");
+  }
+
+  void begin_shutdown() {
+    if (state->draining.exchange(true)) return;
+    signals.cancel();
+    boost::system::error_code ec;
+    acceptor.close(ec);
+    state->connections.close_idle();
+    net::co_spawn(ioc, wait_drained(), net::detached);
+  }
+
+  /// Waits for the open connections to finish their requests, then stops the writer.
+  net::awaitable<void> wait_drained() {
+    net::steady_timer timer(ioc);
+    while (state->connections.size() > 0) {
+      state->connections.close_idle();
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(nothrow);
+    }
+    spdlog::info("all connections closed");
+    if (hooks.drained) {
+      // The writer's drain blocks; run it off the I/O threads' path by keeping it last.
+      hooks.drained();
+    }
+    ioc.stop();
+  }
+};
+
+server::server(const config::config& cfg, store::batch_writer& writer, metrics::registry& metrics)
+    : impl_(std::make_unique<impl>(cfg, writer, metrics)) {}
+
+server::~server() = default;
+
+bool server::open(std::string& error) {
+  const auto& s = impl_->state->cfg.server;
+  auto snapshot = std::make_shared<reloadable>(reloadable{key_ring(impl_->state->cfg.api_keys), nullptr});
+  if (s.tls) {
+    snapshot->tls = make_tls_context(s.tls_cert, s.tls_key, error);
+    if (!snapshot->tls) return false;
+  }
+  impl_->state->replace(std::move(snapshot));
+
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(s.host, ec);
+  if (ec) {
+    error = "server.listen: \"" + s.host + "\" is not an IP address";
+    return false;
+  }
+  const tcp::endpoint endpoint(address, s.port);
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot listen on " + s.listen + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+std::uint16_t server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void server::run(server_hooks hooks) {
+  impl_->hooks = std::move(hooks);
+  net::co_spawn(impl_->ioc, impl_->accept_loop(), net::detached);
+  impl_->wait_signal();
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < impl_->threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : pool) t.join();
+}
+
+void server::shutdown() {
+  net::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace caliper_sessiond::http

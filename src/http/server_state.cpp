@@ -1,0 +1,60 @@
+#include "server_state.hpp"
+
+#include <openssl/ssl.h>
+
+namespace caliper_sessiond::http {
+
+connection_registry::handle connection_registry::add(closer close_if_idle) {
+  std::lock_guard lock(mutex_);
+  return items_.insert(items_.end(), std::move(close_if_idle));
+}
+
+void connection_registry::remove(handle h) {
+  std::lock_guard lock(mutex_);
+  items_.erase(h);
+}
+
+std::size_t connection_registry::size() const {
+  std::lock_guard lock(mutex_);
+  return items_.size();
+}
+
+void connection_registry::close_idle() {
+  std::lock_guard lock(mutex_);
+  for (auto& c : items_) c();
+}
+
+server_state::server_state(const config::config& c, store::batch_writer& w, metrics::registry& m)
+    : cfg(c),
+      writer(w),
+      metrics(m),
+      requests(m.counters("caliper_http_requests_total", "HTTP requests by route and status.")),
+      events(m.counters("caliper_events_total",
+                        "Events received, by outcome: parsed SessionEvents, rejected SessionEvents, skipped others.")) {}
+
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
+                                                            const std::string& key_file, std::string& error) {
+  namespace ssl = boost::asio::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                   ec);
+  if (!ec) ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    error = "cannot load the TLS certificate " + cert_file + ": " + ec.message();
+    return nullptr;
+  }
+  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) {
+    error = "cannot load the TLS key " + key_file + ": " + ec.message();
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    error = "the TLS key " + key_file + " does not match the certificate " + cert_file;
+    return nullptr;
+  }
+  return ctx;
+}
+
+}  // namespace caliper_sessiond::http

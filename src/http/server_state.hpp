@@ -1,0 +1,74 @@
+#pragma once
+/// State shared by the listener and every connection.
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+
+#include "caliper_sessiond/config/config.hpp"
+#include "caliper_sessiond/http/responses.hpp"
+#include "caliper_sessiond/metrics/registry.hpp"
+#include "caliper_sessiond/store/batch_writer.hpp"
+
+namespace caliper_sessiond::http {
+
+/// What SIGHUP may replace; connections take a snapshot when they start.
+struct reloadable {
+  key_ring keys;
+  std::shared_ptr<boost::asio::ssl::context> tls;  ///< null when serving plain HTTP
+};
+
+/// Open connections, so that shutdown can close the idle ones.
+class connection_registry {
+public:
+  using closer = std::function<void()>;
+  using handle = std::list<closer>::iterator;
+
+  handle add(closer close_if_idle);
+  void remove(handle h);
+  std::size_t size() const;
+  /// Asks every connection to close once it is idle.
+  void close_idle();
+
+private:
+  mutable std::mutex mutex_;
+  std::list<closer> items_;
+};
+
+struct server_state {
+  config::config cfg;
+  store::batch_writer& writer;
+  metrics::registry& metrics;
+  std::atomic<bool> draining{false};
+  connection_registry connections;
+
+  metrics::counter_family& requests;
+  metrics::counter_family& events;
+  std::atomic<std::uint64_t> next_request_id{1};
+
+  std::shared_ptr<const reloadable> current() const {
+    std::lock_guard lock(reload_mutex_);
+    return reloadable_;
+  }
+  void replace(std::shared_ptr<const reloadable> r) {
+    std::lock_guard lock(reload_mutex_);
+    reloadable_ = std::move(r);
+  }
+
+  server_state(const config::config& c, store::batch_writer& w, metrics::registry& m);
+
+private:
+  mutable std::mutex reload_mutex_;
+  std::shared_ptr<const reloadable> reloadable_;
+};
+
+/// A TLS server context from PEM files: TLS 1.2 or newer. Null, with `error`, on failure.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
+                                                            const std::string& key_file, std::string& error);
+
+}  // namespace caliper_sessiond::http

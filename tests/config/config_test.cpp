@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "caliper_sessiond/config/config.hpp"
+#include "listen_address.hpp"
+#include "pg_test_env.hpp"
+
+namespace cfg = caliper_sessiond::config;
+using caliper_sessiond::testing::source_dir;
+
+namespace {
+
+cfg::env_lookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::string fixture(const std::string& name) { return source_dir() + "/tests/fixtures/config/" + name; }
+
+bool has_problem(const cfg::load_result& r, const std::string& key) {
+  for (const auto& p : r.problems)
+    if (p.key == key) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST(config, minimal_file_loads_with_defaults) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
+  EXPECT_EQ(r.cfg.server.host, "127.0.0.1");
+  EXPECT_EQ(r.cfg.server.port, 9443);
+  EXPECT_EQ(r.cfg.server.path, "/caliper");
+  EXPECT_FALSE(r.cfg.server.tls);
+  EXPECT_EQ(r.cfg.database.url, "postgresql:///caliper_test");
+  ASSERT_EQ(r.cfg.api_keys.size(), 1u);
+  EXPECT_EQ(r.cfg.api_keys[0].name, "learn-prod");
+  EXPECT_EQ(r.cfg.api_keys[0].secret, "0123456789abcdef0123");
+}
+
+TEST(config, environment_overrides_file) {
+  auto r = cfg::load(fixture("minimal.toml"),
+                     env_of({{"CALIPER_DATABASE_URL", "host=/tmp dbname=x"},
+                             {"CALIPER_SERVER_LISTEN", "[::1]:8000"},
+                             {"CALIPER_DATABASE_BATCH_MAX_EVENTS", "50"},
+                             {"CALIPER_SERVER_TLS", "false"}}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.database.url, "host=/tmp dbname=x");
+  EXPECT_EQ(r.cfg.server.host, "::1");
+  EXPECT_EQ(r.cfg.server.port, 8000);
+  EXPECT_EQ(r.cfg.database.batch_max_events, 50u);
+}
+
+TEST(config, api_keys_from_environment_are_added) {
+  auto r = cfg::load(fixture("minimal.toml"),
+                     env_of({{"CALIPER_API_KEYS", "canvas:aaaaaaaaaaaaaaaaaaaa,moodle:bbbbbbbbbbbbbbbbbbbb"}}));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.cfg.api_keys.size(), 3u);
+  EXPECT_EQ(r.cfg.api_keys[1].name, "canvas");
+  EXPECT_EQ(r.cfg.api_keys[2].secret, "bbbbbbbbbbbbbbbbbbbb");
+}
+
+TEST(config, every_problem_names_its_key) {
+  auto r = cfg::load(fixture("broken.toml"), env_of({}));
+  EXPECT_FALSE(r.ok());
+  for (const char* key : {"server.listen", "server.path", "server.body_limit", "server.tls_cert", "server.tls_key",
+                          "server.colour", "database.connections", "log.level", "api_keys[0].secret",
+                          "api_keys[1].name", "api_keys[1].secret_file"}) {
+    EXPECT_TRUE(has_problem(r, key)) << "no problem reported for " << key;
+  }
+}
+
+TEST(config, bad_environment_value_is_a_problem) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_CONNECTIONS", "many"}}));
+  EXPECT_TRUE(has_problem(r, "database.connections"));
+}
+
+TEST(config, syntax_error_names_line) {
+  auto r = cfg::load(fixture("syntax-error.toml"), env_of({}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.problems[0].key, "--config");
+  EXPECT_NE(r.problems[0].message.find("syntax-error.toml:1"), std::string::npos) << r.problems[0].message;
+}
+
+TEST(config, missing_file_is_a_problem) {
+  auto r = cfg::load(fixture("does-not-exist.toml"), env_of({}));
+  EXPECT_TRUE(has_problem(r, "--config"));
+}
+
+TEST(config, shipped_example_is_valid_apart_from_files_it_names) {
+  auto r = cfg::load(source_dir() + "/config/caliper-sessiond.toml", env_of({}));
+  for (const auto& p : r.problems) {
+    const bool about_missing_file = p.message.starts_with("cannot read");
+    EXPECT_TRUE(about_missing_file) << p.key << ": " << p.message;
+  }
+}
+
+TEST(listen_address, parses_ipv4_ipv6_and_rejects_junk) {
+  auto a = cfg::parse_listen("0.0.0.0:8443");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "0.0.0.0");
+  EXPECT_EQ(a->port, 8443);
+  auto b = cfg::parse_listen("[::]:443");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->host, "::");
+  EXPECT_FALSE(cfg::parse_listen("8443"));
+  EXPECT_FALSE(cfg::parse_listen("host:99999"));
+  EXPECT_FALSE(cfg::parse_listen("::1:80"));
+  EXPECT_FALSE(cfg::parse_listen("host:"));
+}

@@ -1,0 +1,46 @@
+#include <gtest/gtest.h>
+
+#include "caliper_sessiond/http/responses.hpp"
+
+namespace http = caliper_sessiond::http;
+
+TEST(media_type, accepts_json_with_parameters_in_any_case) {
+  EXPECT_TRUE(http::is_json_media_type("application/json"));
+  EXPECT_TRUE(http::is_json_media_type("application/json; charset=utf-8"));
+  EXPECT_TRUE(http::is_json_media_type("Application/JSON ;charset=UTF-8"));
+}
+
+TEST(media_type, refuses_other_types) {
+  EXPECT_FALSE(http::is_json_media_type("text/plain"));
+  EXPECT_FALSE(http::is_json_media_type(""));
+  EXPECT_FALSE(http::is_json_media_type("application/jsonx"));
+  EXPECT_FALSE(http::is_json_media_type("application/ld+json"));
+}
+
+TEST(key_ring, accepts_bare_and_bearer_keys) {
+  http::key_ring keys(std::vector<caliper_sessiond::config::api_key>{{"learn", "secret-one-0123456789"},
+                                                                   {"canvas", "secret-two-0123456789"}});
+  EXPECT_EQ(keys.authenticate("secret-one-0123456789"), "learn");
+  EXPECT_EQ(keys.authenticate("Bearer secret-two-0123456789"), "canvas");
+  EXPECT_EQ(keys.authenticate("bearer  secret-two-0123456789 "), "canvas");
+}
+
+TEST(key_ring, refuses_wrong_empty_and_prefix_keys) {
+  http::key_ring keys(std::vector<caliper_sessiond::config::api_key>{{"learn", "secret-one-0123456789"}});
+  EXPECT_FALSE(keys.authenticate(""));
+  EXPECT_FALSE(keys.authenticate("Bearer "));
+  EXPECT_FALSE(keys.authenticate("secret-one"));
+  EXPECT_FALSE(keys.authenticate("secret-one-01234567890"));
+  EXPECT_FALSE(keys.authenticate("Basic secret-one-0123456789"));
+}
+
+TEST(problem_json, escapes_and_names_status) {
+  const auto body = http::problem_json(400, "Bad Request", "field \"data\"\nmissing");
+  EXPECT_EQ(body, R"({"type":"about:blank","title":"Bad Request","status":400,"detail":"field \"data\"\nmissing"})");
+}
+
+TEST(endpoint_config, lists_supported_versions_and_limit) {
+  const auto body = http::endpoint_config_json(1234);
+  EXPECT_NE(body.find(R"("caliper_maximum_payload_size":1234)"), std::string::npos);
+  EXPECT_NE(body.find("http://purl.imsglobal.org/ctx/caliper/v1p2"), std::string::npos);
+}
