@@ -1,0 +1,62 @@
+#pragma once
+/// Runs the real caliper-sessiond binary for end-to-end tests, and talks to it with curl.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace caliper_sessiond::testing {
+
+/// An HTTP exchange as curl saw it.
+struct http_reply {
+  int status = 0;  ///< 0 when curl could not connect
+  std::string body;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+};
+
+/// Runs a command; returns its exit status and what it printed on stdout.
+std::pair<int, std::string> run_command(const std::string& cmd);
+
+/// A port that was free a moment ago on 127.0.0.1.
+int free_port();
+
+class server_process {
+public:
+  struct options {
+    std::string database_url;
+    bool tls = true;
+    std::string extra_toml;  ///< appended to the [server] section
+    std::vector<std::pair<std::string, std::string>> api_keys{{"learn-test", "test-secret-0123456789abcdef"}};
+  };
+
+  explicit server_process(options o);
+  ~server_process();  ///< kills the server if still running
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+
+  /// Starts the binary and waits until /healthz answers. False (with the log) when it does not.
+  bool start(std::chrono::seconds deadline = std::chrono::seconds(30));
+  /// Sends a signal and waits for the exit status (-1 when it did not exit in time).
+  int stop(int signal, std::chrono::seconds deadline = std::chrono::seconds(30));
+
+  /// curl against the server: `path` like "/caliper", extra curl arguments as given.
+  http_reply request(const std::string& method, const std::string& path, const std::vector<std::string>& args = {}) const;
+  /// POSTs a body file with the first API key and Content-Type application/json.
+  http_reply post_file(const std::string& file, const std::string& content_type = "application/json") const;
+
+  std::string base_url() const;
+  const std::string& dir() const { return dir_; }
+  const std::string& key() const { return opts_.api_keys.front().second; }
+  std::string log() const;
+
+private:
+  options opts_;
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace caliper_sessiond::testing
