@@ -1,20 +1,248 @@
 #include "caliper_sessiond/caliper/parser.hpp"
 
+#include <string>
+#include <utility>
+
+#include "caliper_sessiond/caliper/text.hpp"
+#include "event_builder.hpp"
+#include "json_reader.hpp"
+
 namespace caliper_sessiond::caliper {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+using simdjson::SUCCESS;
+
+constexpr std::string_view supported_versions[] = {
+    "http://purl.imsglobal.org/ctx/caliper/v1p1",
+    "http://purl.imsglobal.org/ctx/caliper/v1p2",
+};
+
+/// The deepest nesting of `json`, scanning no further than one level past `limit`.
+/// simdjson's on-demand API does not bound depth itself; this keeps the bound explicit.
+std::size_t nesting_depth(std::string_view json, std::size_t limit) noexcept {
+  std::size_t depth = 0;
+  std::size_t deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '{':
+      case '[':
+        if (++depth > deepest) {
+          deepest = depth;
+          if (deepest > limit) return deepest;
+        }
+        break;
+      case '}':
+      case ']':
+        if (depth > 0) --depth;
+        break;
+      default: break;
+    }
+  }
+  return deepest;
+}
+
+envelope_error bad_request(std::string title, std::string detail) {
+  return envelope_error{400, std::move(title), std::move(detail)};
+}
+
+envelope_error not_json(error_code e) {
+  return bad_request("Body is not JSON", std::string("the body is not a valid JSON document: ") + simdjson::error_message(e));
+}
+
+/// The event's raw JSON as received, without the blanks simdjson counts up to the next token.
+std::string_view trim_right(std::string_view s) noexcept {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
 
 struct envelope_parser::impl {
   parse_limits limits;
+  od::parser parser;
+  std::string sanitized;       ///< the body with ill-formed UTF-8 replaced, when needed
+  detail::string_store store;  ///< strings rewritten under the text rule
+  detail::event_fields fields;
+
+  parse_result parse(std::string& body, std::string_view source);
+  error_code parse_envelope(od::document& doc, std::string_view source, parse_result& r, std::string& sensor);
+  error_code parse_data(od::value& data, std::string_view source, parse_result& r);
+  error_code parse_entry(od::value& entry, std::string_view source, parse_result& r);
 };
 
-envelope_parser::envelope_parser(parse_limits limits) : impl_(std::make_unique<impl>(impl{limits})) {}
+envelope_parser::envelope_parser(parse_limits limits) : impl_(std::make_unique<impl>()) { impl_->limits = limits; }
 envelope_parser::~envelope_parser() = default;
 envelope_parser::envelope_parser(envelope_parser&&) noexcept = default;
 envelope_parser& envelope_parser::operator=(envelope_parser&&) noexcept = default;
 
-parse_result envelope_parser::parse(std::string&, std::string_view) {
+parse_result envelope_parser::parse(std::string& body, std::string_view source) { return impl_->parse(body, source); }
+
+parse_result envelope_parser::impl::parse(std::string& body, std::string_view source) {
   parse_result r;
-  r.error = envelope_error{400, "Not implemented", "the parser is not written yet"};
+  store.clear();
+  if (const std::size_t depth = nesting_depth(body, limits.max_depth); depth > limits.max_depth) {
+    r.error = bad_request("JSON nested too deeply", "the body nests arrays and objects deeper than max_depth (" +
+                                                        std::to_string(limits.max_depth) + ")");
+    return r;
+  }
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  od::document doc;
+  error_code e = parser.iterate(body.data(), body.size(), body.capacity()).get(doc);
+  if (e == simdjson::UTF8_ERROR) {
+    // Ill-formed UTF-8: parse a sanitized copy (text rule) so the rest of the envelope counts.
+    sanitized = sanitize_text(body);
+    sanitized.reserve(sanitized.size() + simdjson::SIMDJSON_PADDING);
+    e = parser.iterate(sanitized.data(), sanitized.size(), sanitized.capacity()).get(doc);
+  }
+  if (e) {
+    r.error = not_json(e);
+    return r;
+  }
+  std::string sensor;
+  if (const auto pe = parse_envelope(doc, source, r, sensor)) {
+    r = parse_result{};
+    r.error = not_json(pe);
+    return r;
+  }
+  if (r.error) {
+    r.events.clear();
+    r.rejects.clear();
+    r.skipped = 0;
+    return r;
+  }
+  for (auto& ev : r.events) ev.sensor = sensor;
   return r;
+}
+
+error_code envelope_parser::impl::parse_envelope(od::document& doc, std::string_view source, parse_result& r,
+                                                 std::string& sensor) {
+  od::json_type root_type;
+  if (const auto e = doc.type().get(root_type)) return e;
+  if (root_type != od::json_type::object) {
+    r.error = bad_request("Not a Caliper envelope", "the body is JSON but not an object (a Caliper envelope)");
+    return SUCCESS;
+  }
+  od::object root;
+  if (const auto e = doc.get_object().get(root)) return e;
+  bool have_sensor = false, have_send_time = false, have_data = false;
+  detail::text_field version;
+  for (auto field_result : root) {
+    od::field field;
+    if (const auto e = std::move(field_result).get(field)) return e;
+    const auto key = field.key();
+    od::value& v = field.value();
+    if (key == "sensor" && !have_sensor) {
+      detail::text_field t;
+      if (const auto e = detail::read_text(v, t, store)) return e;
+      if (t.state != detail::presence::null && !t.is_string()) {
+        r.error = bad_request("Invalid envelope", "the envelope's sensor is not a string");
+        return SUCCESS;
+      }
+      have_sensor = t.is_string();
+      sensor = std::string(t.value);
+    } else if (key == "sendTime" && !have_send_time) {
+      detail::text_field t;
+      if (const auto e = detail::read_text(v, t, store)) return e;
+      if (t.state != detail::presence::null && !t.is_string()) {
+        r.error = bad_request("Invalid envelope", "the envelope's sendTime is not a string");
+        return SUCCESS;
+      }
+      have_send_time = t.is_string();
+    } else if (key == "dataVersion" && version.state == detail::presence::absent) {
+      if (const auto e = detail::read_text(v, version, store)) return e;
+    } else if (key == "data" && !have_data) {
+      have_data = true;
+      if (const auto e = parse_data(v, source, r)) return e;
+      if (r.error) return SUCCESS;
+    }
+  }
+  // simdjson 3.0 has no document::at_end(); past the last token current_location() is OUT_OF_BOUNDS.
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return simdjson::TRAILING_CONTENT;
+  if (!have_data) r.error = bad_request("Invalid envelope", "the envelope has no data array");
+  else if (!have_sensor) r.error = bad_request("Invalid envelope", "the envelope has no sensor");
+  else if (!have_send_time) r.error = bad_request("Invalid envelope", "the envelope has no sendTime");
+  if (r.error) return SUCCESS;
+  if (version.state != detail::presence::absent && version.state != detail::presence::null) {
+    bool supported = false;
+    for (const auto s : supported_versions) supported = supported || (version.is_string() && version.value == s);
+    if (!supported) {
+      r.error = envelope_error{422, "Unsupported Caliper version",
+                               version.is_string() ? "dataVersion \"" + sanitize_text(version.value, 200) +
+                                                         "\" is not a supported Caliper context (v1p1, v1p2)"
+                                                   : std::string("dataVersion is not a string")};
+    }
+  }
+  return SUCCESS;
+}
+
+error_code envelope_parser::impl::parse_data(od::value& data, std::string_view source, parse_result& r) {
+  od::json_type t;
+  if (const auto e = data.type().get(t)) return e;
+  if (t != od::json_type::array) {
+    r.error = bad_request("Invalid envelope", "the envelope's data is not an array");
+    return SUCCESS;
+  }
+  od::array arr;
+  if (const auto e = data.get_array().get(arr)) return e;
+  std::size_t count = 0;
+  for (auto entry_result : arr) {
+    od::value entry;
+    if (const auto e = std::move(entry_result).get(entry)) return e;
+    if (++count > limits.max_events) {
+      r.error = bad_request("Too many events", "data holds more than max_events (" + std::to_string(limits.max_events) +
+                                                   ") entries");
+      return SUCCESS;
+    }
+    if (const auto e = parse_entry(entry, source, r)) return e;
+  }
+  return SUCCESS;
+}
+
+error_code envelope_parser::impl::parse_entry(od::value& entry, std::string_view source, parse_result& r) {
+  od::json_type t;
+  if (const auto e = entry.type().get(t)) return e;
+  if (t != od::json_type::object) {
+    ++r.skipped;  // an entity given by its IRI, or something that is no event at all
+    return SUCCESS;
+  }
+  od::object obj;
+  if (const auto e = entry.get_object().get(obj)) return e;
+  od::value type_value;
+  error_code e = obj.find_field_unordered("type").get(type_value);
+  if (e == simdjson::NO_SUCH_FIELD) e = obj.find_field_unordered("@type").get(type_value);
+  detail::text_field type;
+  if (e == SUCCESS) e = detail::read_text(type_value, type, store);
+  if (e != SUCCESS && e != simdjson::NO_SUCH_FIELD) return e;
+  // Select on the type, never on the action: LTIEvent and the generic Event also log people in.
+  if (!type.is_string() || detail::caliper_term(type.value) != "SessionEvent") {
+    ++r.skipped;
+    return SUCCESS;
+  }
+  bool unused;
+  if (const auto re = obj.reset().get(unused)) return re;
+  fields = detail::event_fields{};
+  if (const auto re = detail::read_event(obj, fields, store)) return re;
+  session_event row;
+  std::string reason = detail::build_session_event(fields, source, row);
+  if (reason.empty()) {
+    r.events.push_back(std::move(row));
+    return SUCCESS;
+  }
+  if (const auto re = obj.reset().get(unused)) return re;
+  std::string_view raw;
+  if (const auto re = obj.raw_json().get(raw)) return re;
+  r.rejects.push_back(rejected_event{std::move(reason), sanitize_text(trim_right(raw), limits.max_raw_bytes)});
+  return SUCCESS;
 }
 
 }  // namespace caliper_sessiond::caliper
