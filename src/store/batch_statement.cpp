@@ -1,0 +1,117 @@
+#include "batch_statement.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <string>
+
+#include "encode.hpp"
+
+namespace caliper_sessiond::store {
+namespace {
+
+constexpr const char* array_statement_name = "caliper_write_batch";
+
+// $1-$15: one array per column of caliper.session_events; $16-$19: the rejects. The CTE puts
+// the rejects in the same statement, hence the same implicit transaction and round trip.
+constexpr const char* array_statement_sql = R"sql(
+WITH rejected AS (
+  INSERT INTO caliper.rejected_events (received_at, source, reason, raw)
+  SELECT * FROM unnest($16::timestamptz[], $17::text[], $18::text[], $19::text[])
+)
+INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id,
+  user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id,
+  sensor, received_at)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::caliper.session_action[], $4::timestamptz[],
+  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+  $12::inet[], $13::text[], $14::text[], $15::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING event_id, event_time
+)sql";
+constexpr int array_statement_params = 19;
+
+using row_key = std::pair<std::array<std::uint8_t, 16>, std::int64_t>;
+
+std::int64_t read_be64(std::string_view v) noexcept {
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < 8 && i < v.size(); ++i) x = (x << 8) | static_cast<std::uint8_t>(v[i]);
+  return static_cast<std::int64_t>(x);
+}
+
+}  // namespace
+
+std::optional<pg::error> prepare_array_statement(const pg::connection& conn) {
+  const auto r = conn.prepare(array_statement_name, array_statement_sql, array_statement_params);
+  return conn.check(r, PGRES_COMMAND_OK);
+}
+
+std::optional<pg::error> write_with_arrays(const pg::connection& conn,
+                                           std::span<const event_row> rows,
+                                           std::span<const reject_row> rejects,
+                                           std::vector<bool>& inserted) {
+  std::array<encode::array_literal, array_statement_params> cols;
+  for (const event_row& r : rows) {
+    const caliper::session_event& e = *r.event;
+    cols[0].add(e.event_id);
+    cols[1].add(r.source);
+    cols[2].add(caliper::to_string(e.action));
+    cols[3].add(encode::timestamptz(e.event_time_us));
+    cols[4].add(e.actor_id);
+    cols[5].add(e.user_id);
+    cols[6].add_nullable(e.user_lms_id);
+    cols[7].add_nullable(e.user_external_id);
+    cols[8].add_nullable(e.session_id);
+    cols[9].add_nullable(e.session_name);
+    cols[10].add_nullable(e.user_agent);
+    cols[11].add_nullable(e.ip_address);
+    cols[12].add_nullable(e.ed_app_id);
+    cols[13].add(e.sensor);
+    cols[14].add(encode::timestamptz(r.received_at_us));
+  }
+  for (const reject_row& r : rejects) {
+    cols[15].add(encode::timestamptz(r.received_at_us));
+    cols[16].add(r.source);
+    cols[17].add(r.reason);
+    cols[18].add(r.raw);
+  }
+  std::array<std::string, array_statement_params> text;
+  std::array<const char*, array_statement_params> values{};
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    text[i] = cols[i].finish();
+    values[i] = text[i].c_str();
+  }
+  const auto r = conn.exec_prepared(array_statement_name, values, /*binary_results=*/true);
+  if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
+  attribute_returned(r, rows, inserted);
+  return std::nullopt;
+}
+
+void attribute_returned(const pg::result& returned, std::span<const event_row> rows,
+                        std::vector<bool>& inserted) {
+  const auto n = static_cast<std::size_t>(returned.rows());
+  inserted.assign(rows.size(), n == rows.size());
+  if (n == 0 || n == rows.size()) return;
+  // Each key comes back at most once (it is the primary key); the first row of the batch
+  // that carries it is the one counted as inserted, the others as duplicates.
+  std::vector<row_key> keys(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string_view id = returned.value(static_cast<int>(i), 0);
+    std::memcpy(keys[i].first.data(), id.data(), std::min<std::size_t>(id.size(), 16));
+    keys[i].second = read_be64(returned.value(static_cast<int>(i), 1));
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<bool> used(n, false);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto id = encode::uuid_bytes(rows[i].event->event_id);
+    if (!id) continue;
+    const row_key key{*id, rows[i].event->event_time_us - encode::pg_epoch_offset_us};
+    const auto it = std::lower_bound(keys.begin(), keys.end(), key);
+    if (it == keys.end() || *it != key) continue;
+    const auto k = static_cast<std::size_t>(it - keys.begin());
+    if (used[k]) continue;
+    used[k] = true;
+    inserted[i] = true;
+  }
+}
+
+}  // namespace caliper_sessiond::store

@@ -1,0 +1,56 @@
+#pragma once
+/// The one statement per batch: every event row (ON CONFLICT DO NOTHING) and every reject,
+/// in one transaction and one round trip. Two implementations, measured by
+/// bench/batch_statement: array parameters (the writer's) and COPY through a temp table.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "caliper_sessiond/caliper/session_event.hpp"
+#include "pg_connection.hpp"
+
+namespace caliper_sessiond::store {
+
+/// An event and what its request adds to the row.
+struct event_row {
+  const caliper::session_event* event;
+  std::string_view source;
+  std::int64_t received_at_us;
+};
+
+struct reject_row {
+  std::string_view source;
+  std::int64_t received_at_us;
+  std::string_view reason;
+  std::string_view raw;
+};
+
+/// Prepares the array statement on a new connection.
+std::optional<pg::error> prepare_array_statement(const pg::connection& conn);
+
+/// Inserts `rows` and `rejects` with the prepared array statement (one round trip).
+/// On success `inserted[i]` says whether rows[i] was new (false: already stored, or an
+/// earlier row of the same batch had its key).
+std::optional<pg::error> write_with_arrays(const pg::connection& conn,
+                                           std::span<const event_row> rows,
+                                           std::span<const reject_row> rejects,
+                                           std::vector<bool>& inserted);
+
+/// Creates the session's temp staging table for the COPY statement.
+std::optional<pg::error> prepare_copy_statement(const pg::connection& conn);
+
+/// The same through COPY into a temp table, then INSERT ... SELECT ... ON CONFLICT DO
+/// NOTHING, in one explicit transaction (four round trips).
+std::optional<pg::error> write_with_copy(const pg::connection& conn,
+                                         std::span<const event_row> rows,
+                                         std::span<const reject_row> rejects,
+                                         std::vector<bool>& inserted);
+
+/// Fills `inserted` from the (event_id, event_time) keys a RETURNING sent back in binary.
+void attribute_returned(const pg::result& returned, std::span<const event_row> rows,
+                        std::vector<bool>& inserted);
+
+}  // namespace caliper_sessiond::store
