@@ -80,7 +80,78 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
     text[i] = cols[i].finish();
     values[i] = text[i].c_str();
   }
-  const auto r = conn.exec_prepared(array_statement_name, values, /*binary_results=*/true);
+  const auto r = conn.exec_prepared(array_statement_name, values, {}, {}, /*binary_results=*/true);
+  if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
+  attribute_returned(r, rows, inserted);
+  return std::nullopt;
+}
+
+std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
+                                                  std::span<const event_row> rows,
+                                                  std::span<const reject_row> rejects,
+                                                  std::vector<bool>& inserted) {
+  using encode::binary_array;
+  // The enum and inet columns stay text literals: their binary forms are not worth owning.
+  // So does the id column when some id is not a UUID here: the server then refuses that row
+  // with the same error the text statement would get, and bisection finds it.
+  encode::array_literal actions, addresses, id_text;
+  binary_array ids(encode::uuid_oid), event_times(encode::timestamptz_oid),
+      received(encode::timestamptz_oid), reject_received(encode::timestamptz_oid);
+  std::array<binary_array, 14> texts{
+      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+      binary_array(encode::text_oid), binary_array(encode::text_oid)};
+  bool ids_binary = true;
+  for (const event_row& r : rows) {
+    const caliper::session_event& e = *r.event;
+    if (const auto id = encode::uuid_bytes(e.event_id); id && ids_binary)
+      ids.add(std::string_view(reinterpret_cast<const char*>(id->data()), id->size()));
+    else
+      ids_binary = false;
+    id_text.add(e.event_id);
+    texts[0].add(r.source);
+    actions.add(caliper::to_string(e.action));
+    event_times.add_int64(e.event_time_us - encode::pg_epoch_offset_us);
+    texts[1].add(e.actor_id);
+    texts[2].add(e.user_id);
+    texts[3].add_nullable(e.user_lms_id);
+    texts[4].add_nullable(e.user_external_id);
+    texts[5].add_nullable(e.session_id);
+    texts[6].add_nullable(e.session_name);
+    texts[7].add_nullable(e.user_agent);
+    addresses.add_nullable(e.ip_address);
+    texts[8].add_nullable(e.ed_app_id);
+    texts[9].add(e.sensor);
+    received.add_int64(r.received_at_us - encode::pg_epoch_offset_us);
+  }
+  for (const reject_row& r : rejects) {
+    reject_received.add_int64(r.received_at_us - encode::pg_epoch_offset_us);
+    texts[10].add(r.source);
+    texts[11].add(r.reason);
+    texts[12].add(r.raw);
+  }
+  // Parameter order as in array_statement_sql; 0 = text format, 1 = binary.
+  std::array<std::string, array_statement_params> data{
+      ids_binary ? ids.finish() : id_text.finish(), texts[0].finish(), actions.finish(),
+      event_times.finish(), texts[1].finish(), texts[2].finish(), texts[3].finish(),
+      texts[4].finish(), texts[5].finish(), texts[6].finish(), texts[7].finish(),
+      addresses.finish(), texts[8].finish(), texts[9].finish(), received.finish(),
+      reject_received.finish(), texts[10].finish(), texts[11].finish(), texts[12].finish()};
+  std::array<int, array_statement_params> formats{};
+  formats.fill(1);
+  formats[0] = ids_binary ? 1 : 0;
+  formats[2] = 0;
+  formats[11] = 0;
+  std::array<const char*, array_statement_params> values{};
+  std::array<int, array_statement_params> lengths{};
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    values[i] = data[i].c_str();
+    lengths[i] = static_cast<int>(data[i].size());
+  }
+  const auto r = conn.exec_prepared(array_statement_name, values, lengths, formats,
+                                    /*binary_results=*/true);
   if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
   attribute_returned(r, rows, inserted);
   return std::nullopt;

@@ -28,6 +28,10 @@ struct reject_row {
   std::string_view raw;
 };
 
+/// A way to write a batch: write_with_arrays or write_with_copy.
+using batch_write_fn = std::optional<pg::error> (*)(const pg::connection&, std::span<const event_row>,
+                                                    std::span<const reject_row>, std::vector<bool>&);
+
 /// Prepares the array statement on a new connection.
 std::optional<pg::error> prepare_array_statement(const pg::connection& conn);
 
@@ -38,6 +42,13 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
                                            std::span<const event_row> rows,
                                            std::span<const reject_row> rejects,
                                            std::vector<bool>& inserted);
+
+/// The same statement with binary array parameters (uuid, timestamptz, text); the enum and
+/// inet arrays stay text. Prepared by prepare_array_statement.
+std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
+                                                  std::span<const event_row> rows,
+                                                  std::span<const reject_row> rejects,
+                                                  std::vector<bool>& inserted);
 
 /// Creates the session's temp staging table for the COPY statement.
 std::optional<pg::error> prepare_copy_statement(const pg::connection& conn);

@@ -55,6 +55,13 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
   return 0;
 }
 
+void append_be32(std::string& out, std::uint32_t v) {
+  out += static_cast<char>(v >> 24);
+  out += static_cast<char>(v >> 16);
+  out += static_cast<char>(v >> 8);
+  out += static_cast<char>(v);
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (const char c : s) {
@@ -114,8 +121,53 @@ void array_literal::add_null() {
 std::string array_literal::finish() {
   text_ += '}';
   std::string out = std::move(text_);
-  text_ = "{";
+  text_.clear();  // not `= "{"`: GCC 12 -O2 warns falsely (-Wrestrict, PR 105329) on that
+  text_ += '{';
   empty_ = true;
+  return out;
+}
+
+void binary_array::add(std::string_view bytes) {
+  append_be32(body_, static_cast<std::uint32_t>(bytes.size()));
+  body_.append(bytes);
+  ++count_;
+}
+
+void binary_array::add_nullable(const std::optional<std::string>& element) {
+  if (element)
+    add(*element);
+  else
+    add_null();
+}
+
+void binary_array::add_null() {
+  append_be32(body_, 0xFFFFFFFFU);  // length -1
+  has_null_ = true;
+  ++count_;
+}
+
+void binary_array::add_int64(std::int64_t value) {
+  append_be32(body_, 8);
+  const auto v = static_cast<std::uint64_t>(value);
+  append_be32(body_, static_cast<std::uint32_t>(v >> 32));
+  append_be32(body_, static_cast<std::uint32_t>(v));
+  ++count_;
+}
+
+std::string binary_array::finish() {
+  std::string out;
+  out.reserve(20 + body_.size());
+  append_be32(out, count_ > 0 ? 1 : 0);  // dimensions: an empty array has none
+  append_be32(out, has_null_ ? 1 : 0);
+  append_be32(out, oid_);
+  if (count_ > 0) {
+    append_be32(out, static_cast<std::uint32_t>(count_));
+    append_be32(out, 1);  // lower bound
+    out.append(body_);
+  }
+  body_.clear();
+  count_ = 0;
+  has_null_ = false;
   return out;
 }
 

@@ -27,6 +27,31 @@ private:
   bool empty_ = true;
 };
 
+/// Type OIDs of the binary array elements we send (fixed in pg_type.dat).
+constexpr std::uint32_t text_oid = 25;
+constexpr std::uint32_t uuid_oid = 2950;
+constexpr std::uint32_t timestamptz_oid = 1184;
+
+/// Builds a one-dimensional array in PostgreSQL's binary format (what array_recv reads).
+class binary_array {
+public:
+  explicit binary_array(std::uint32_t element_oid) : oid_(element_oid) {}
+  /// One element's binary value: for text its UTF-8 bytes, for uuid its 16 bytes.
+  void add(std::string_view bytes);
+  void add_nullable(const std::optional<std::string>& element);  ///< NULL when absent
+  void add_null();
+  /// An 8-byte big-endian integer: int8, or timestamptz as microseconds since 2000-01-01.
+  void add_int64(std::int64_t value);
+  /// The array; the builder is empty again afterwards.
+  std::string finish();
+
+private:
+  std::string body_;
+  std::int32_t count_ = 0;
+  bool has_null_ = false;
+  std::uint32_t oid_;
+};
+
 /// Appends one field of a COPY text-format row (backslash escapes; `\N` for NULL).
 void append_copy_field(std::string& out, std::string_view value);
 void append_copy_nullable(std::string& out, const std::optional<std::string>& value);

@@ -13,10 +13,6 @@
 
 namespace caliper_sessiond::store {
 
-/// write_with_arrays or write_with_copy.
-using batch_write_fn = std::optional<pg::error> (*)(const pg::connection&, std::span<const event_row>,
-                                                    std::span<const reject_row>, std::vector<bool>&);
-
 class flush_job {
 public:
   flush_job(std::vector<queued_item> items, batch_write_fn write);

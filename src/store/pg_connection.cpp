@@ -79,9 +79,11 @@ result connection::prepare(const char* name, const char* sql, int params) const 
 }
 
 result connection::exec_prepared(const char* name, std::span<const char* const> values,
+                                 std::span<const int> lengths, std::span<const int> formats,
                                  bool binary_results) const noexcept {
   return result(PQexecPrepared(c_.get(), name, static_cast<int>(values.size()), values.data(),
-                               nullptr, nullptr, binary_results ? 1 : 0));
+                               lengths.empty() ? nullptr : lengths.data(),
+                               formats.empty() ? nullptr : formats.data(), binary_results ? 1 : 0));
 }
 
 result connection::exec_params(const char* sql, std::span<const char* const> values,

@@ -64,8 +64,10 @@ public:
   result exec(const char* sql) const noexcept;  ///< PQexec (simple protocol, many statements)
   /// PQprepare, parameter types left to the casts in the statement.
   result prepare(const char* name, const char* sql, int params) const noexcept;
-  /// PQexecPrepared with text parameters (nullptr = NULL) and text or binary results.
+  /// PQexecPrepared; `lengths` and `formats` may be empty (all text, nul-terminated);
+  /// a nullptr value is NULL.
   result exec_prepared(const char* name, std::span<const char* const> values,
+                       std::span<const int> lengths, std::span<const int> formats,
                        bool binary_results) const noexcept;
   /// PQexecParams with text or binary parameters.
   result exec_params(const char* sql, std::span<const char* const> values,

@@ -29,6 +29,32 @@ TEST(array_literal_test, empty_array_and_reuse_after_finish) {
   EXPECT_EQ(a.finish(), R"({"x"})");
 }
 
+TEST(binary_array_test, writes_the_array_recv_layout) {
+  binary_array a(text_oid);
+  a.add("ab");
+  a.add_null();
+  EXPECT_EQ(a.finish(), std::string("\0\0\0\1"  // one dimension
+                                    "\0\0\0\1"  // has nulls
+                                    "\0\0\0\x19"  // text
+                                    "\0\0\0\2"  // two elements
+                                    "\0\0\0\1"  // lower bound 1
+                                    "\0\0\0\2ab"
+                                    "\xFF\xFF\xFF\xFF",
+                                    30));
+}
+
+TEST(binary_array_test, empty_array_has_no_dimensions) {
+  binary_array a(uuid_oid);
+  EXPECT_EQ(a.finish(), std::string("\0\0\0\0\0\0\0\0\0\0\x0B\x86", 12));
+}
+
+TEST(binary_array_test, int64_elements_are_big_endian) {
+  binary_array a(timestamptz_oid);
+  a.add_int64(-2);
+  const std::string out = a.finish();
+  EXPECT_EQ(out.substr(20), std::string("\0\0\0\x08\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFE", 12));
+}
+
 TEST(copy_field_test, escapes_backslash_and_control_characters) {
   std::string out;
   append_copy_field(out, "a\\b\tc\nd\re");

@@ -1,0 +1,106 @@
+// The three batch statements (text arrays, binary arrays, COPY through a temp table) must
+// store the same rows and report the same errors: the writer may use any of them.
+#include <gtest/gtest.h>
+
+#include "batch_statement.hpp"
+#include "caliper_sessiond/store/migrations.hpp"
+#include "pg_test_env.hpp"
+#include "store_test_support.hpp"
+
+namespace caliper_sessiond::store {
+namespace {
+
+using caliper_sessiond::testing::pg_test_env;
+
+struct statement {
+  const char* name;
+  batch_write_fn write;
+  std::optional<pg::error> (*prepare)(const pg::connection&);
+};
+
+const statement statements[] = {
+    {"text_arrays", write_with_arrays, prepare_array_statement},
+    {"binary_arrays", write_with_binary_arrays, prepare_array_statement},
+    {"copy_temp", write_with_copy, prepare_copy_statement},
+};
+
+class batch_statement_pgtest : public ::testing::TestWithParam<statement> {
+protected:
+  void SetUp() override {
+    env_ = pg_test_env::from_environment();
+    if (!env_) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the pg tests via scripts/test";
+    url_ = env_->create_database("statement");
+    ASSERT_TRUE(migrate(url_).ok);
+    conn_ = pg::connection::connect(url_);
+    ASSERT_TRUE(conn_.ok()) << conn_.error_message();
+    ASSERT_FALSE(GetParam().prepare(conn_));
+  }
+
+  std::optional<pg::error> write(const std::vector<caliper::session_event>& events,
+                                 std::span<const reject_row> rejects, std::vector<bool>& inserted) {
+    std::vector<event_row> rows;
+    for (const auto& e : events) rows.push_back({&e, "src", 1'709'622'500'000'000});
+    return GetParam().write(conn_, rows, rejects, inserted);
+  }
+
+  std::optional<pg_test_env> env_;
+  std::string url_;
+  pg::connection conn_;
+};
+
+TEST_P(batch_statement_pgtest, stores_values_with_quotes_backslashes_nulls_and_unicode) {
+  auto e = testing::make_event(1);
+  e.user_agent = "a \"b\" c\\d {e}, f\ng\th\r \xC3\xBC NULL";
+  e.session_name = "NULL";
+  e.user_lms_id = "";
+  e.ip_address = "192.0.2.1";
+  e.event_time_us = 1'709'622'489'012'345;
+  std::vector<bool> inserted;
+  const std::vector<reject_row> rejects{{"src", 1'709'622'500'000'000, "why \"x\"\\", "raw\t{\"a\":1}\n"}};
+  ASSERT_FALSE(write({e}, rejects, inserted));
+  EXPECT_EQ(inserted, std::vector<bool>{true});
+  const auto row = pg_test_env::query(url_, R"sql(
+    SELECT user_agent, session_name, user_lms_id, user_external_id, ip_address,
+      event_time AT TIME ZONE 'UTC', received_at AT TIME ZONE 'UTC' FROM caliper.session_events)sql");
+  ASSERT_EQ(row.size(), 1U);
+  EXPECT_EQ(row[0], (std::vector<std::string>{*e.user_agent, "NULL", "", "\\N", "192.0.2.1",
+                                              "2024-03-05 07:08:09.012345", "2024-03-05 07:08:20"}));
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT reason || '|' || raw FROM caliper.rejected_events"),
+            "why \"x\"\\|raw\t{\"a\":1}\n");
+}
+
+TEST_P(batch_statement_pgtest, reports_which_rows_were_new) {
+  std::vector<bool> inserted;
+  ASSERT_FALSE(write({testing::make_event(2)}, {}, inserted));
+  const std::vector<caliper::session_event> batch{testing::make_event(1), testing::make_event(2),
+                                                  testing::make_event(3), testing::make_event(1)};
+  ASSERT_FALSE(write(batch, {}, inserted));
+  EXPECT_EQ(inserted, (std::vector<bool>{true, false, true, false}));
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.session_events"), "3");
+}
+
+TEST_P(batch_statement_pgtest, invalid_text_is_a_data_error_and_stores_nothing) {
+  auto bad = testing::make_event(5);
+  bad.actor_id = "x\xFFy";
+  std::vector<bool> inserted;
+  const auto err = write({testing::make_event(4), bad}, {}, inserted);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->action, pg::error_action::reject) << err->sqlstate << " " << err->message;
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.session_events"), "0");
+  ASSERT_FALSE(write({testing::make_event(4)}, {}, inserted)) << "the connection stays usable";
+}
+
+TEST_P(batch_statement_pgtest, an_id_that_is_not_a_uuid_is_a_data_error) {
+  auto bad = testing::make_event(6);
+  bad.event_id = "not-a-uuid";
+  std::vector<bool> inserted;
+  const auto err = write({testing::make_event(7), bad}, {}, inserted);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->action, pg::error_action::reject) << err->sqlstate << " " << err->message;
+}
+
+INSTANTIATE_TEST_SUITE_P(all, batch_statement_pgtest, ::testing::ValuesIn(statements),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace caliper_sessiond::store
