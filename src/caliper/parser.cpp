@@ -6,6 +6,7 @@
 #include "caliper_sessiond/caliper/text.hpp"
 #include "event_builder.hpp"
 #include "json_reader.hpp"
+#include "nesting.hpp"
 
 namespace caliper_sessiond::caliper {
 namespace {
@@ -14,42 +15,12 @@ namespace od = simdjson::ondemand;
 using simdjson::error_code;
 using simdjson::SUCCESS;
 
+static_assert(envelope_parser::padding >= simdjson::SIMDJSON_PADDING);
+
 constexpr std::string_view supported_versions[] = {
     "http://purl.imsglobal.org/ctx/caliper/v1p1",
     "http://purl.imsglobal.org/ctx/caliper/v1p2",
 };
-
-/// The deepest nesting of `json`, scanning no further than one level past `limit`.
-/// simdjson's on-demand API does not bound depth itself; this keeps the bound explicit.
-std::size_t nesting_depth(std::string_view json, std::size_t limit) noexcept {
-  std::size_t depth = 0;
-  std::size_t deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    switch (c) {
-      case '"': in_string = true; break;
-      case '{':
-      case '[':
-        if (++depth > deepest) {
-          deepest = depth;
-          if (deepest > limit) return deepest;
-        }
-        break;
-      case '}':
-      case ']':
-        if (depth > 0) --depth;
-        break;
-      default: break;
-    }
-  }
-  return deepest;
-}
 
 envelope_error bad_request(std::string title, std::string detail) {
   return envelope_error{400, std::move(title), std::move(detail)};
@@ -90,18 +61,18 @@ parse_result envelope_parser::parse(std::string& body, std::string_view source) 
 parse_result envelope_parser::impl::parse(std::string& body, std::string_view source) {
   parse_result r;
   store.clear();
-  if (const std::size_t depth = nesting_depth(body, limits.max_depth); depth > limits.max_depth) {
+  if (const std::size_t depth = detail::nesting_depth(body, limits.max_depth); depth > limits.max_depth) {
     r.error = bad_request("JSON nested too deeply", "the body nests arrays and objects deeper than max_depth (" +
                                                         std::to_string(limits.max_depth) + ")");
     return r;
   }
-  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  body.reserve(body.size() + padding);
   od::document doc;
   error_code e = parser.iterate(body.data(), body.size(), body.capacity()).get(doc);
   if (e == simdjson::UTF8_ERROR) {
     // Ill-formed UTF-8: parse a sanitized copy (text rule) so the rest of the envelope counts.
     sanitized = sanitize_text(body);
-    sanitized.reserve(sanitized.size() + simdjson::SIMDJSON_PADDING);
+    sanitized.reserve(sanitized.size() + padding);
     e = parser.iterate(sanitized.data(), sanitized.size(), sanitized.capacity()).get(doc);
   }
   if (e) {

@@ -111,6 +111,23 @@ TEST(Envelope, BracketsInsideStringsDoNotCountAsNesting) {
   EXPECT_FALSE(parser.parse(body, "test").error);
 }
 
+TEST(Envelope, EscapedQuotesAndBackslashesInLongStringsDoNotCountAsNesting) {
+  envelope_parser parser(parse_limits{.max_depth = 3});
+  std::string sensor;
+  for (int i = 0; i < 40; ++i) sensor += i % 2 == 0 ? "\\\"[[{{ " : "\\\\";  // \" then [[{{, or \\ (escaped backslash)
+  std::string body = "{\"sensor\":\"" + sensor + "\",\"sendTime\":\"t\",\"data\":[[]]}";
+  const parse_result r = parser.parse(body, "test");
+  ASSERT_FALSE(r.error) << r.error->detail;
+  EXPECT_EQ(r.skipped, 1U);
+}
+
+TEST(Envelope, StringEndingInAnEscapedBackslashClosesBeforeTheBrackets) {
+  envelope_parser parser(parse_limits{.max_depth = 3});
+  std::string body = "{\"sensor\":\"abcdefghijklmnop\\\\\",\"sendTime\":\"t\",\"data\":[[[]]]}";
+  EXPECT_EQ(parser.parse(body, "test").error.value_or(envelope_error{}).detail,
+            "the body nests arrays and objects deeper than max_depth (3)");
+}
+
 std::string envelope_of_entities(std::size_t n) {
   std::string body = "{\"sensor\":\"s\",\"sendTime\":\"t\",\"data\":[";
   for (std::size_t i = 0; i < n; ++i) body += i == 0 ? "\"urn:x:1\"" : ",\"urn:x:1\"";

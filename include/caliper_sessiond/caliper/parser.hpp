@@ -1,6 +1,7 @@
 #pragma once
 /// Parses a Caliper envelope into SessionEvent rows. Pure: no I/O, no exceptions.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,8 +20,14 @@ public:
   envelope_parser(envelope_parser&&) noexcept;
   envelope_parser& operator=(envelope_parser&&) noexcept;
 
+  /// Spare capacity simdjson reads past the end of a body. Reserve `size + padding` when
+  /// reading the body and parse() will not need to reallocate (and copy) it.
+  static constexpr std::size_t padding = 64;
+
   /// Parses `body` sent with the API key named `source` (part of derived event ids).
   /// May grow `body`'s capacity (simdjson needs padding) but keeps its contents.
+  /// Never throws for any input (only std::bad_alloc); every string returned follows the
+  /// text rule of text.hpp.
   parse_result parse(std::string& body, std::string_view source);
 
 private:
