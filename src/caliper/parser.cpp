@@ -41,7 +41,6 @@ std::string_view trim_right(std::string_view s) noexcept {
 struct envelope_parser::impl {
   parse_limits limits;
   od::parser parser;
-  std::string sanitized;       ///< the body with ill-formed UTF-8 replaced, when needed
   detail::string_store store;  ///< strings rewritten under the text rule
   detail::event_fields fields;
 
@@ -69,6 +68,7 @@ parse_result envelope_parser::impl::parse(std::string& body, std::string_view so
   body.reserve(body.size() + padding);
   od::document doc;
   error_code e = parser.iterate(body.data(), body.size(), body.capacity()).get(doc);
+  std::string sanitized;  // the body with ill-formed UTF-8 replaced, rarely needed
   if (e == simdjson::UTF8_ERROR) {
     // Ill-formed UTF-8: parse a sanitized copy (text rule) so the rest of the envelope counts.
     sanitized = sanitize_text(body);

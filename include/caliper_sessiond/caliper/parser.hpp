@@ -1,5 +1,28 @@
 #pragma once
 /// Parses a Caliper envelope into SessionEvent rows. Pure: no I/O, no exceptions.
+///
+/// What it does with an envelope (DESIGN sections 1-3):
+/// - Envelope errors (parse_result::error): not JSON, trailing content, not an object, no
+///   `data` array, no `sensor`/`sendTime` string, nesting deeper than max_depth, more than
+///   max_events entries in `data` -> 400; `dataVersion` present (not null) and not exactly
+///   the v1p1 or v1p2 context -> 422 (Caliper 1.0 envelopes carry no dataVersion).
+/// - Entries of `data` are selected by type (`type` or `@type`): `SessionEvent` or its full
+///   IRI (`http://purl.imsglobal.org/caliper/v1/SessionEvent`, 1.0). Anything else - other
+///   events (LTIEvent and the generic `Event` with LoggedIn too), entities, bare IRIs - is
+///   counted in `skipped` and not looked at further.
+/// - A SessionEvent becomes a row, or a rejected_event (reason + its raw JSON, bounded) when:
+///   its action is not LoggedIn/LoggedOut/TimedOut (short or IRI form); eventTime is missing
+///   or not RFC 3339; `id` is present but not a UUID or urn:uuid:<UUID>; there is no actor
+///   (id), or for TimedOut no user (`object.user`, or `object.actor` in 1.0); a member entity
+///   is neither an IRI string nor an object; or an entity has a clearly wrong Caliper type:
+///   a Person or Membership as object, target or referrer of LoggedIn/LoggedOut, a
+///   non-Session as the object of TimedOut or as `session`/`federatedSession`. A Session used
+///   by the event (session, federatedSession, TimedOut object, or the 1.0 generated/target
+///   Session) is also refused when its `user`/`actor` is not a Person, its `client` not a
+///   SoftwareApplication, its startedAtTime/endedAtTime not RFC 3339 or its duration not
+///   ISO 8601. Types from other vocabularies (vendor IRIs) and missing types are never
+///   refused, nor are unknown members or explicit nulls.
+/// - The other SessionEvents of the envelope are still returned.
 
 #include <cstddef>
 #include <memory>
