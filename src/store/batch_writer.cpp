@@ -97,11 +97,10 @@ bool batch_writer::impl::connect(pg::connection& conn, std::size_t index, int& c
 void batch_writer::impl::set_connected(bool& mine, bool up) {
   if (mine == up) return;
   mine = up;
-  if (up)
-    ++connected_threads;
-  else
-    --connected_threads;
-  stats.connected = connected_threads.load() > 0;
+  // Under the lock: two writers changing state at once must not leave a stale flag behind.
+  std::lock_guard lk(m);
+  const std::size_t n = up ? ++connected_threads : --connected_threads;
+  stats.connected = n > 0;
 }
 
 std::vector<queued_item> batch_writer::impl::take_expired_locked(clock::time_point now) {

@@ -85,6 +85,9 @@ migrate_result migrate(const std::string& database_url) {
     res.error = *e;
   } else {
     res.ok = true;
+    if (!done.empty() && !migrations().empty() && *done.rbegin() > migrations().back().version)
+      spdlog::warn("migrate: the database has migration {}, newer than this binary knows ({})",
+                   *done.rbegin(), migrations().back().version);
     for (const migration& m : migrations()) {
       if (done.contains(m.version)) continue;
       if (auto e = apply(conn, m)) {
@@ -92,7 +95,7 @@ migrate_result migrate(const std::string& database_url) {
         res.error = *e;
         break;
       }
-      spdlog::info("migrate: applied {}", m.name);
+      spdlog::debug("migrate: applied {}", m.name);  // the caller reports `applied`
       res.applied.push_back(m.version);
     }
   }

@@ -30,6 +30,10 @@ enum class outcome : std::uint8_t {
 };
 
 /// Counts of what was committed; `inserted` + `duplicates` = events committed.
+/// Exact per request: the batch statement returns the keys it inserted. When one event is in
+/// two requests of the same flush (or twice in one), the first in queue order counts it as
+/// inserted and the other as a duplicate. An event the database refuses (bad data) is stored
+/// in the rejects table instead and counted in `rejects`.
 struct commit_report {
   std::size_t inserted = 0;
   std::size_t duplicates = 0;
@@ -45,9 +49,11 @@ struct writer_options {
   std::size_t batch_max_events = 1000;                ///< flush when a batch holds this many rows
   std::chrono::microseconds batch_max_delay{2000};    ///< or when its oldest item is this old
   std::size_t queue_max_events = 100'000;             ///< submit refuses past this backlog
-  std::chrono::milliseconds commit_timeout{10'000};   ///< give up on a batch (503) after this
-  std::chrono::milliseconds reconnect_min{100};
-  std::chrono::milliseconds reconnect_max{5'000};
+                                                      ///< (one bigger request when it is empty)
+  std::chrono::milliseconds commit_timeout{10'000};   ///< give up on a batch (503) after this,
+                                                      ///< counted from submit, checked between tries
+  std::chrono::milliseconds reconnect_min{100};       ///< reconnect backoff doubles from this,
+  std::chrono::milliseconds reconnect_max{5'000};     ///< up to this, each wait jittered to [d/2, d]
 };
 
 /// Live counters, read by /metrics and /readyz.
