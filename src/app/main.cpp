@@ -67,7 +67,6 @@ int run_migrate(const cs::config::config& cfg) {
     return 1;
   }
   if (r.applied.empty()) spdlog::info("migrate: the schema is up to date");
-  for (int v : r.applied) spdlog::info("migrate: applied migration {}", v);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "caliper_sessiond/caliper/parser.hpp"
+#include "caliper_sessiond/caliper/text.hpp"
 
 namespace caliper_sessiond::http {
 namespace {
@@ -36,34 +37,6 @@ caliper::envelope_parser& thread_parser(const config::ingest_config& cfg) {
     made_for = cfg;
   }
   return *parser;
-}
-
-/// Valid UTF-8 without NUL, so PostgreSQL's text accepts it: other bytes become U+FFFD.
-std::string storable_text(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const auto* end = p + in.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool valid = len != 0 && c != 0 && static_cast<std::size_t>(end - p) >= len;
-    for (std::size_t i = 1; valid && i < len; ++i) valid = (p[i] & 0xC0) == 0x80;
-    if (valid && len > 1) {
-      std::uint32_t cp = c & (0xFF >> (len + 1));
-      for (std::size_t i = 1; i < len; ++i) cp = (cp << 6) | (p[i] & 0x3F);
-      const std::uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-      valid = cp >= min[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    }
-    if (valid) {
-      out.append(reinterpret_cast<const char*>(p), len);
-      p += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++p;
-    }
-  }
-  return out;
 }
 
 using submit_result = std::pair<store::outcome, store::commit_report>;
@@ -106,13 +79,14 @@ response request_handler::refuse(const std::string& source, int status, std::str
   record.received_at_us = now_us();
   record.rejects.push_back(
       {std::to_string(status) + " " + std::string(title) + ": " + detail,
-       storable_text(body.substr(0, std::min(body.size(), st_.cfg.ingest.reject_raw_bytes)))});
+       caliper::sanitize_text(std::string_view(body).substr(0, st_.cfg.ingest.reject_raw_bytes + 4), st_.cfg.ingest.reject_raw_bytes)});
   if (!st_.writer.submit(std::move(record), [](store::outcome, const store::commit_report&) {}))
     spdlog::warn("could not record a refused request from {}: the writer is unavailable", source);
   return problem(status, title, std::move(detail), version);
 }
 
-route_decision request_handler::route(const bhttp::request<bhttp::string_body>& req) {
+route_decision request_handler::route(const bhttp::request<bhttp::string_body>& req,
+                                      std::optional<std::uint64_t> content_length) {
   route_decision d;
   std::string_view target = req.target();
   target = target.substr(0, target.find('?'));
@@ -152,13 +126,13 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
     if (!is_json_media_type(req[bhttp::field::content_type])) {
       d.answer = problem(415, "Unsupported Media Type",
                          "Content-Type must be application/json, not \"" +
-                             storable_text(req[bhttp::field::content_type]) + "\"",
+                             caliper::sanitize_text(req[bhttp::field::content_type], 200) + "\"",
                          v);
       return d;
     }
-    if (req.payload_size() && *req.payload_size() > st_.cfg.server.body_limit) {
+    if (content_length && *content_length > st_.cfg.server.body_limit) {
       d.answer = refuse(d.source, 413, "Content Too Large",
-                        "the body of " + std::to_string(*req.payload_size()) + " bytes is over the limit of " +
+                        "the body of " + std::to_string(*content_length) + " bytes is over the limit of " +
                             std::to_string(st_.cfg.server.body_limit) + " bytes",
                         {}, v);
       return d;

@@ -39,7 +39,7 @@ public:
   response simple_problem(int status, std::string_view title, std::string detail);
 
 private:
-  route_decision route(const bhttp::request<bhttp::string_body>& req);
+  route_decision route(const bhttp::request<bhttp::string_body>& req, std::optional<std::uint64_t> content_length);
   boost::asio::awaitable<response> ingest(std::string& body, const std::string& source, unsigned version,
                                           std::chrono::steady_clock::time_point started);
   response problem(int status, std::string_view title, std::string detail, unsigned version);
@@ -61,7 +61,8 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
   const auto started = std::chrono::steady_clock::now();
   auto& req = parser.get();
   const unsigned version = req.version();
-  auto decision = route(req);
+  auto decision = route(req, parser.content_length() ? std::optional<std::uint64_t>(*parser.content_length())
+                                                    : std::nullopt);
   if (decision.answer) {
     // The body was not read: the connection cannot carry another request.
     if (!parser.is_done()) decision.answer->keep_alive(false);
@@ -74,6 +75,7 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
     if (ec) co_return finish(simple_problem(400, "Bad Request", "the connection failed"), decision.route,
                              decision.source, started);
   }
+  parser.body_limit(st_.cfg.server.body_limit);
   auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
   (void)n;
   if (ec == bhttp::error::body_limit) {

@@ -11,6 +11,7 @@
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <type_traits>
 
 #include "request_handler.hpp"
@@ -37,6 +38,22 @@ struct activity {
   bool busy = false;
 };
 
+/// After answering a request whose body we did not read (401, 413, ...), reads and drops
+/// what the client is still sending, for a bounded time and amount, so that closing does not
+/// reset the connection before the client has read our answer.
+template <class Stream>
+net::awaitable<void> discard_input(Stream& stream) {
+  constexpr std::size_t max_bytes = 64 * 1024 * 1024;
+  std::array<char, 16 * 1024> scratch;
+  std::size_t total = 0;
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  while (total < max_bytes) {
+    auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), nothrow);
+    if (ec) break;
+    total += n;
+  }
+}
+
 template <class Stream>
 net::awaitable<void> serve_requests(Stream& stream, server_state& st, const reloadable& snapshot, activity& act) {
   beast::flat_buffer buffer;
@@ -46,7 +63,9 @@ net::awaitable<void> serve_requests(Stream& stream, server_state& st, const relo
     if (st.draining) co_return;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(st.cfg.server.header_limit));
-    parser.body_limit(st.cfg.server.body_limit);
+    // No limit while reading the head: the handler checks Content-Length after authenticating
+    // (401 before 413) and sets the limit before it reads a body.
+    parser.body_limit(boost::none);
     beast::get_lowest_layer(stream).expires_after(st.cfg.server.read_timeout);
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
     act.busy = true;
@@ -69,7 +88,10 @@ net::awaitable<void> serve_requests(Stream& stream, server_state& st, const relo
       if (!expected_close(wec)) spdlog::debug("write: {}", wec.message());
       co_return;
     }
-    if (!res.keep_alive()) co_return;
+    if (!res.keep_alive()) {
+      if (!parser.is_done()) co_await discard_input(stream);
+      co_return;
+    }
   }
 }
 

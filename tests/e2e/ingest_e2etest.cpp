@@ -58,7 +58,7 @@ constexpr const char* learn_event_id = "f8c984e2-de73-4c0b-8183-779ab4149422";
 
 TEST_F(ingest_e2e, learn_sample_is_stored_with_expected_values) {
   if (learn_sample().empty()) GTEST_SKIP() << "../shared/fixtures is absent";
-  const auto reply = server_->post_file(learn_sample());
+  auto reply = server_->post_file(learn_sample());
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(reply.body, "");
   const auto rows = pg_test_env::query(
@@ -80,14 +80,14 @@ TEST_F(ingest_e2e, resend_leaves_one_row) {
 
 TEST_F(ingest_e2e, charset_parameter_is_accepted) {
   const auto file = source_dir() + "/tests/fixtures/quickstart-loggedin.json";
-  const auto reply = server_->post_file(file, "application/json; charset=utf-8");
+  auto reply = server_->post_file(file, "application/json; charset=utf-8");
   EXPECT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(count("event_id = '3b9e2f4a-7c1d-4f6e-8a2b-5d0c9e7f1a43'"), "1");
 }
 
 TEST_F(ingest_e2e, bare_key_without_bearer_is_accepted) {
   const auto file = source_dir() + "/tests/fixtures/quickstart-loggedin.json";
-  const auto reply = server_->request(
+  auto reply = server_->request(
       "POST", "/caliper",
       {"-H", "Authorization: " + server_->key(), "-H", "Content-Type: application/json", "--data-binary", "@" + file});
   EXPECT_EQ(reply.status, 200) << reply.body;
@@ -95,7 +95,7 @@ TEST_F(ingest_e2e, bare_key_without_bearer_is_accepted) {
 
 TEST_F(ingest_e2e, wrong_key_gets_401_with_challenge) {
   const auto file = source_dir() + "/tests/fixtures/quickstart-loggedin.json";
-  const auto reply = server_->request(
+  auto reply = server_->request(
       "POST", "/caliper",
       {"-H", "Authorization: Bearer not-the-key", "-H", "Content-Type: application/json", "--data-binary", "@" + file});
   EXPECT_EQ(reply.status, 401);
@@ -104,20 +104,20 @@ TEST_F(ingest_e2e, wrong_key_gets_401_with_challenge) {
 }
 
 TEST_F(ingest_e2e, missing_key_gets_401) {
-  const auto reply = server_->request("POST", "/caliper", {"-H", "Content-Type: application/json", "--data", "{}"});
+  auto reply = server_->request("POST", "/caliper", {"-H", "Content-Type: application/json", "--data", "{}"});
   EXPECT_EQ(reply.status, 401);
 }
 
 TEST_F(ingest_e2e, text_plain_gets_415) {
   const auto file = source_dir() + "/tests/fixtures/quickstart-loggedin.json";
-  const auto reply = server_->post_file(file, "text/plain");
+  auto reply = server_->post_file(file, "text/plain");
   EXPECT_EQ(reply.status, 415);
   EXPECT_NE(reply.body.find("application/json"), std::string::npos) << reply.body;
 }
 
 TEST_F(ingest_e2e, broken_json_gets_400_and_is_recorded) {
   const auto file = temp_file("broken.json", R"({"sensor": "s", "sendTime": "2020-01-01T00:00:00Z", "data": [ {)");
-  const auto reply = server_->post_file(file);
+  auto reply = server_->post_file(file);
   EXPECT_EQ(reply.status, 400);
   EXPECT_EQ(reply.headers["content-type"], "application/problem+json");
   EXPECT_NE(reply.body.find("\"status\":400"), std::string::npos) << reply.body;
@@ -135,18 +135,18 @@ TEST_F(ingest_e2e, unknown_data_version_gets_422) {
   const auto file = temp_file(
       "v9.json",
       R"({"sensor":"s","sendTime":"2020-01-01T00:00:00Z","dataVersion":"http://purl.imsglobal.org/ctx/caliper/v9p9","data":[]})");
-  const auto reply = server_->post_file(file);
+  auto reply = server_->post_file(file);
   EXPECT_EQ(reply.status, 422) << reply.body;
 }
 
 TEST_F(ingest_e2e, oversize_body_gets_413) {
   const auto file = temp_file("big.json", std::string(70'000, ' ') + "{}");
-  const auto reply = server_->post_file(file);
+  auto reply = server_->post_file(file);
   EXPECT_EQ(reply.status, 413) << reply.body;
 }
 
 TEST_F(ingest_e2e, get_ingest_path_returns_endpoint_configuration) {
-  const auto reply = server_->request("GET", "/caliper", {"-H", "Authorization: Bearer " + server_->key()});
+  auto reply = server_->request("GET", "/caliper", {"-H", "Authorization: Bearer " + server_->key()});
   EXPECT_EQ(reply.status, 200);
   EXPECT_NE(reply.body.find("caliper_supported_versions"), std::string::npos) << reply.body;
 }
@@ -161,7 +161,7 @@ TEST_F(ingest_e2e, health_readiness_and_metrics_answer) {
 
 TEST_F(ingest_e2e, unknown_path_is_404_and_wrong_method_is_405_with_allow) {
   EXPECT_EQ(server_->request("GET", "/nope").status, 404);
-  const auto reply = server_->request("DELETE", "/caliper");
+  auto reply = server_->request("DELETE", "/caliper");
   EXPECT_EQ(reply.status, 405);
   EXPECT_EQ(reply.headers["allow"], "GET, POST");
 }
