@@ -1,0 +1,260 @@
+// caliper-loadgen: posts realistic Caliper envelopes over TLS keep-alive connections and
+// reports throughput and latency. Every event id answered 200 can be written to a file, so
+// that a run can check afterwards that each one is in the table exactly once.
+//
+//   caliper-loadgen --url https://127.0.0.1:8443/caliper --key KEY [--cacert FILE]
+//                   [--connections 8] [--seconds 10] [--events 10] [--other-share 0.3]
+//                   [--rate 0] [--ids-out FILE]
+// --events: SessionEvents per envelope; --other-share: extra non-session events per
+// SessionEvent (ViewEvents); --rate: total requests/s (0 = as fast as possible).
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+  std::string host = "127.0.0.1", port = "8443", path = "/caliper", key, cacert;
+  bool tls = true;
+  int connections = 8;
+  double seconds = 10;
+  int events = 10;
+  double other_share = 0.3;
+  double rate = 0;
+  std::string ids_out;
+};
+
+options parse_args(int argc, char** argv) {
+  options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--url") {
+      o.tls = v.rfind("https://", 0) == 0;
+      auto rest = v.substr(v.find("://") + 3);
+      const auto slash = rest.find('/');
+      o.path = slash == std::string::npos ? "/caliper" : rest.substr(slash);
+      rest = rest.substr(0, slash);
+      const auto colon = rest.rfind(':');
+      o.host = rest.substr(0, colon);
+      o.port = colon == std::string::npos ? (o.tls ? "443" : "80") : rest.substr(colon + 1);
+    } else if (a == "--key") o.key = v;
+    else if (a == "--cacert") o.cacert = v;
+    else if (a == "--connections") o.connections = std::stoi(v);
+    else if (a == "--seconds") o.seconds = std::stod(v);
+    else if (a == "--events") o.events = std::stoi(v);
+    else if (a == "--other-share") o.other_share = std::stod(v);
+    else if (a == "--rate") o.rate = std::stod(v);
+    else if (a == "--ids-out") o.ids_out = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      std::exit(2);
+    }
+  }
+  if (o.key.empty()) {
+    std::fprintf(stderr, "--key is required\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+std::string uuid4(std::mt19937_64& rng) {
+  const auto a = rng(), b = rng();
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+/// One Learn-shaped envelope: `n` SessionEvents plus some ViewEvents. Returns the session ids.
+std::string envelope(std::mt19937_64& rng, int n, double other_share, std::vector<std::string>& ids) {
+  static const char* actions[] = {"LoggedIn", "LoggedOut", "TimedOut"};
+  const std::string site = "https://caliper-mapping.cloudbb.blackboard.com/v1/sites/0f3a6c2e-5b1d-4e8a-9c7f-2d4b6a8e1c35";
+  std::string body = R"({"sensor":"0f3a6c2e-5b1d-4e8a-9c7f-2d4b6a8e1c35","sendTime":"2026-11-27T09:00:01.250Z",)"
+                     R"("dataVersion":"http://purl.imsglobal.org/ctx/caliper/v1p1","data":[)";
+  const int others = static_cast<int>(n * other_share + 0.5);
+  for (int i = 0; i < n + others; ++i) {
+    if (i) body += ',';
+    const auto id = uuid4(rng);
+    const auto user = std::to_string(rng() % 20000);
+    const auto ms = std::to_string(rng() % 1000);
+    if (i >= n) {
+      body += R"({"@context":"http://purl.imsglobal.org/ctx/caliper/v1p1","type":"ViewEvent","id":")" + id +
+              R"(","actor":")" + site + "/users/u" + user + R"(","action":"Viewed","object":")" + site +
+              R"(/courses/_12_1","eventTime":"2026-11-27T09:00:00.)" + std::string(3 - ms.size(), '0') + ms + "Z\"}";
+      continue;
+    }
+    ids.push_back(id);
+    const char* action = actions[rng() % 3];
+    const bool timed_out = action[0] == 'T';
+    body += R"({"@context":"http://purl.imsglobal.org/ctx/caliper/v1p1","type":"SessionEvent","id":")" + id + "\",";
+    body += timed_out ? R"("actor":{"id":")" + site + R"(/applications/learn","type":"SoftwareApplication"},)"
+                      : R"("actor":{"id":")" + site + "/users/u" + user +
+                            R"(","type":"Person","extensions":{"bb:user.id":"_)" + user +
+                            R"(_1","bb:user.externalId":"s)" + user + R"("}},)";
+    body += R"("action":")" + std::string(action) + "\",";
+    body += timed_out ? R"("object":{"id":")" + site + "/sessions/S" + user + R"(","type":"Session","user":")" + site +
+                            "/users/u" + user + "\"},"
+                      : R"("object":{"id":")" + site +
+                            R"(/applications/learn","type":"SoftwareApplication","extensions":{"bb:request.headers.agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","bb:request.headers.ipAddress":"198.51.100.)" +
+                            std::to_string(rng() % 250) + R"("}},)";
+    body += R"("eventTime":"2026-11-27T09:00:00.)" + std::string(3 - ms.size(), '0') + ms + R"(Z","edApp":")" + site +
+            R"(/applications/learn","federatedSession":{"id":")" + site + "/sessions/S" + user +
+            R"(","type":"LtiSession","name":"S)" + user + "\"}}";
+  }
+  body += "]}";
+  return body;
+}
+
+struct shared_results {
+  std::mutex mutex;
+  std::vector<double> latencies_ms;
+  std::vector<std::string> acked_ids;
+  std::uint64_t ok = 0, failed = 0, events = 0;
+  std::map<int, std::uint64_t> statuses;
+};
+
+template <class Stream>
+void drive(Stream& stream, const options& o, int index, clock_type::time_point start, clock_type::time_point end,
+           shared_results& out) {
+  std::mt19937_64 rng(0x5eed + index * 7919 + std::random_device{}());
+  beast::flat_buffer buffer;
+  std::vector<double> lat;
+  std::vector<std::string> acked;
+  std::map<int, std::uint64_t> statuses;
+  std::uint64_t ok = 0, failed = 0, events = 0;
+  const double per_conn_rate = o.rate > 0 ? o.rate / o.connections : 0;
+  for (std::uint64_t n = 0;; ++n) {
+    auto send_at = clock_type::now();
+    if (per_conn_rate > 0) {
+      send_at = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(n / per_conn_rate));
+      std::this_thread::sleep_until(send_at);  // fixed-rate mode: latency counts from the scheduled time
+    }
+    if (clock_type::now() >= end) break;
+    std::vector<std::string> ids;
+    http::request<http::string_body> req{http::verb::post, o.path, 11};
+    req.set(http::field::host, o.host);
+    req.set(http::field::authorization, "Bearer " + o.key);
+    req.set(http::field::content_type, "application/json");
+    req.body() = envelope(rng, o.events, o.other_share, ids);
+    req.prepare_payload();
+    beast::error_code ec;
+    http::write(stream, req, ec);
+    http::response<http::string_body> res;
+    if (!ec) http::read(stream, buffer, res, ec);
+    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - send_at).count();
+    if (ec) {
+      std::fprintf(stderr, "connection %d: %s\n", index, ec.message().c_str());
+      ++failed;
+      break;
+    }
+    ++statuses[res.result_int()];
+    if (res.result_int() == 200) {
+      ++ok;
+      events += ids.size();
+      lat.push_back(ms);
+      if (!o.ids_out.empty()) acked.insert(acked.end(), ids.begin(), ids.end());
+    } else {
+      ++failed;
+    }
+  }
+  std::lock_guard lock(out.mutex);
+  out.latencies_ms.insert(out.latencies_ms.end(), lat.begin(), lat.end());
+  out.acked_ids.insert(out.acked_ids.end(), acked.begin(), acked.end());
+  out.ok += ok;
+  out.failed += failed;
+  out.events += events;
+  for (auto [s, c] : statuses) out.statuses[s] += c;
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto o = parse_args(argc, argv);
+  net::io_context ioc;
+  net::ssl::context ctx(net::ssl::context::tls_client);
+  if (!o.cacert.empty()) {
+    ctx.load_verify_file(o.cacert);
+    ctx.set_verify_mode(net::ssl::verify_peer);
+  }
+  net::ip::tcp::resolver resolver(ioc);
+  const auto endpoints = resolver.resolve(o.host, o.port);
+  shared_results results;
+  std::vector<std::thread> threads;
+  const auto start = clock_type::now() + std::chrono::milliseconds(200);
+  const auto end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  for (int i = 0; i < o.connections; ++i) {
+    threads.emplace_back([&, i] {
+      net::io_context local;
+      beast::error_code ec;
+      if (o.tls) {
+        beast::ssl_stream<beast::tcp_stream> stream(local, ctx);
+        SSL_set_tlsext_host_name(stream.native_handle(), o.host.c_str());
+        beast::get_lowest_layer(stream).connect(endpoints, ec);
+        if (!ec) stream.handshake(net::ssl::stream_base::client, ec);
+        if (ec) {
+          std::fprintf(stderr, "connect: %s\n", ec.message().c_str());
+          return;
+        }
+        std::this_thread::sleep_until(start);
+        drive(stream, o, i, start, end, results);
+      } else {
+        beast::tcp_stream stream(local);
+        stream.connect(endpoints, ec);
+        if (ec) return;
+        std::this_thread::sleep_until(start);
+        drive(stream, o, i, start, end, results);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
+  auto& l = results.latencies_ms;
+  std::printf("{\"connections\":%d,\"events_per_envelope\":%d,\"seconds\":%.2f,\"requests_ok\":%llu,"
+              "\"requests_failed\":%llu,\"requests_per_s\":%.1f,\"events_per_s\":%.1f,"
+              "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"statuses\":{",
+              o.connections, o.events, secs, static_cast<unsigned long long>(results.ok),
+              static_cast<unsigned long long>(results.failed), static_cast<double>(results.ok) / secs,
+              static_cast<double>(results.events) / secs, percentile(l, 0.5), percentile(l, 0.99),
+              percentile(l, 0.999));
+  bool first = true;
+  for (auto [s, c] : results.statuses) {
+    std::printf("%s\"%d\":%llu", first ? "" : ",", s, static_cast<unsigned long long>(c));
+    first = false;
+  }
+  std::printf("}}\n");
+  if (!o.ids_out.empty()) {
+    std::ofstream f(o.ids_out);
+    for (const auto& id : results.acked_ids) f << id << '\n';
+  }
+  return results.ok > 0 ? 0 : 1;
+}
