@@ -42,15 +42,15 @@ caliper::envelope_parser& thread_parser(const config::ingest_config& cfg) {
 using submit_result = std::pair<store::outcome, store::commit_report>;
 
 /// Hands the batch to the writer and resumes on this coroutine's strand when it is settled.
-net::awaitable<submit_result> submit(store::batch_writer& writer, store::ingest_batch batch) {
+net::awaitable<submit_result> submit(store::event_sink& sink, store::ingest_batch batch) {
   auto ex = co_await net::this_coro::executor;
   co_return co_await net::async_initiate<decltype(net::use_awaitable), void(submit_result)>(
-      [&writer, ex](auto handler, store::ingest_batch b) {
+      [&sink, ex](auto handler, store::ingest_batch b) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         auto deliver = [h, ex](store::outcome o, const store::commit_report& r) {
           net::post(ex, [h, o, r] { (*h)(submit_result{o, r}); });
         };
-        if (!writer.submit(std::move(b), deliver)) deliver(store::outcome::unavailable, {});
+        if (!sink.submit(std::move(b), deliver)) deliver(store::outcome::unavailable, {});
       },
       net::use_awaitable, std::move(batch));
 }
@@ -80,8 +80,8 @@ response request_handler::refuse(const std::string& source, int status, std::str
   record.rejects.push_back(
       {std::to_string(status) + " " + std::string(title) + ": " + detail,
        caliper::sanitize_text(std::string_view(body).substr(0, st_.cfg.ingest.reject_raw_bytes + 4), st_.cfg.ingest.reject_raw_bytes)});
-  if (!st_.writer.submit(std::move(record), [](store::outcome, const store::commit_report&) {}))
-    spdlog::warn("could not record a refused request from {}: the writer is unavailable", source);
+  if (!st_.sink.submit(std::move(record), [](store::outcome, const store::commit_report&) {}))
+    spdlog::warn("could not record a refused request from {}: the store is unavailable", source);
   return problem(status, title, std::move(detail), version);
 }
 
@@ -150,7 +150,7 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
       d.answer = not_allowed("GET, HEAD");
     } else if (st_.draining) {
       d.answer = problem(503, "Service Unavailable", "shutting down", v);
-    } else if (!st_.writer.ready()) {
+    } else if (!st_.sink.ready()) {
       d.answer = problem(503, "Service Unavailable", "cannot persist events now (database unreachable or backlog full)", v);
       d.answer->set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
     } else {
@@ -185,7 +185,7 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
   if (result.events.empty() && result.rejects.empty()) co_return finish(std::move(ok), "ingest", source, started);
 
   store::ingest_batch batch{source, now_us(), std::move(result.events), std::move(result.rejects)};
-  auto [outcome, report] = co_await submit(st_.writer, std::move(batch));
+  auto [outcome, report] = co_await submit(st_.sink, std::move(batch));
   if (outcome != store::outcome::committed) {
     auto res = problem(503, "Service Unavailable", "the events cannot be stored durably now; retry later", version);
     res.set(bhttp::field::retry_after, std::to_string(retry_after_seconds));

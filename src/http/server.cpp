@@ -33,7 +33,7 @@ struct server::impl {
   server_hooks hooks;
   unsigned threads;
 
-  impl(const config::config& cfg, store::batch_writer& w, metrics::registry& m)
+  impl(const config::config& cfg, store::event_sink& w, metrics::registry& m)
       : state(std::make_shared<server_state>(cfg, w, m)),
         threads(cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {}
 
@@ -114,8 +114,8 @@ struct server::impl {
   }
 };
 
-server::server(const config::config& cfg, store::batch_writer& writer, metrics::registry& metrics)
-    : impl_(std::make_unique<impl>(cfg, writer, metrics)) {}
+server::server(const config::config& cfg, store::event_sink& sink, metrics::registry& metrics)
+    : impl_(std::make_unique<impl>(cfg, sink, metrics)) {}
 
 server::~server() = default;
 

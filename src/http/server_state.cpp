@@ -24,9 +24,9 @@ void connection_registry::close_idle() {
   for (auto& c : items_) c();
 }
 
-server_state::server_state(const config::config& c, store::batch_writer& w, metrics::registry& m)
+server_state::server_state(const config::config& c, store::event_sink& w, metrics::registry& m)
     : cfg(c),
-      writer(w),
+      sink(w),
       metrics(m),
       requests(m.counters("caliper_http_requests_total", "HTTP requests by route and status.")),
       events(m.counters("caliper_events_total",

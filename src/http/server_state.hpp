@@ -13,7 +13,7 @@
 #include "caliper_sessiond/config/config.hpp"
 #include "caliper_sessiond/http/responses.hpp"
 #include "caliper_sessiond/metrics/registry.hpp"
-#include "caliper_sessiond/store/batch_writer.hpp"
+#include "caliper_sessiond/store/event_sink.hpp"
 
 namespace caliper_sessiond::http {
 
@@ -42,7 +42,7 @@ private:
 
 struct server_state {
   config::config cfg;
-  store::batch_writer& writer;
+  store::event_sink& sink;  /// the journal or the writer
   metrics::registry& metrics;
   std::atomic<bool> draining{false};
   connection_registry connections;
@@ -60,7 +60,7 @@ struct server_state {
     reloadable_ = std::move(r);
   }
 
-  server_state(const config::config& c, store::batch_writer& w, metrics::registry& m);
+  server_state(const config::config& c, store::event_sink& w, metrics::registry& m);
 
 private:
   mutable std::mutex reload_mutex_;

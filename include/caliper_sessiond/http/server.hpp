@@ -9,7 +9,7 @@
 
 #include "caliper_sessiond/config/config.hpp"
 #include "caliper_sessiond/metrics/registry.hpp"
-#include "caliper_sessiond/store/batch_writer.hpp"
+#include "caliper_sessiond/store/event_sink.hpp"
 
 namespace caliper_sessiond::http {
 
@@ -23,7 +23,7 @@ struct server_hooks {
 
 class server {
 public:
-  server(const config::config& cfg, store::batch_writer& writer, metrics::registry& metrics);
+  server(const config::config& cfg, store::event_sink& sink, metrics::registry& metrics);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
