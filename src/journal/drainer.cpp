@@ -1,0 +1,269 @@
+// The drainer: reads records after the checkpoint from the segment files (the same path at
+// start-up replay and in normal operation), hands them to the writer, advances the checkpoint
+// past records the writer has committed, and deletes segments that are wholly committed.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "journal_impl.hpp"
+#include "record.hpp"
+
+namespace caliper_sessiond::journal {
+namespace {
+
+constexpr std::chrono::milliseconds retry_min{50};
+constexpr std::chrono::milliseconds retry_max{1000};
+constexpr std::chrono::seconds replay_log_interval{5};
+
+/// A read-only descriptor on the segment being drained.
+struct reader {
+  std::uint64_t segment = 0;
+  int fd = -1;
+  ~reader() { reset(); }
+  void reset() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  bool open(std::uint64_t n, const std::string& path) {
+    if (fd >= 0 && segment == n) return true;
+    reset();
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    segment = n;
+    return fd >= 0;
+  }
+};
+
+/// One record read at a position: its payload, or where the next valid record is.
+struct read_result {
+  enum { ok, bad, io_error } status = io_error;
+  std::string payload;
+  std::uint64_t next = 0;  ///< after the record (ok), or the resync point (bad)
+};
+
+read_result read_at(reader& r, const std::string& path, std::uint64_t at, std::uint64_t end) {
+  read_result out;
+  char header[record_header_bytes];
+  if (end - at >= record_header_bytes && read_exact(r.fd, header, sizeof header, at) == 0) {
+    const auto n = header_length(std::string_view(header, sizeof header));
+    if (n && end - at - record_header_bytes >= *n) {
+      out.payload.resize(*n);
+      if (read_exact(r.fd, out.payload.data(), *n, at + record_header_bytes) != 0) return out;
+      if (record_valid(std::string_view(header, sizeof header), out.payload)) {
+        out.status = read_result::ok;
+        out.next = at + record_header_bytes + *n;
+        return out;
+      }
+    }
+  }
+  // Corrupt: find the next valid record before `end` (rare, so read the rest whole).
+  out.payload.clear();
+  auto rest = read_from(path, at);
+  if (!rest) return out;
+  if (rest->size() > end - at) rest->resize(end - at);
+  const auto next = find_next_record(*rest, 1);
+  out.status = read_result::bad;
+  out.next = at + (next ? *next : rest->size());
+  return out;
+}
+
+}  // namespace
+
+position journal::impl::checkpoint_locked() const { return tickets.empty() ? read_pos : tickets.front().start; }
+
+bool journal::impl::drained_locked() const {
+  if (!pending.empty() || flushing || !tickets.empty()) return false;
+  if (segments.empty()) return true;
+  const auto& [last_n, last] = *segments.rbegin();
+  return read_pos.segment == last_n && read_pos.offset >= last.durable_end;
+}
+
+void journal::impl::update_oldest_locked() {
+  stats.oldest_uncommitted_us = tickets.empty() ? held_received_at_us : tickets.front().received_at_us;
+}
+
+void journal::impl::update_replay_locked() {
+  if (stats.replay_remaining_bytes == 0) return;
+  const auto cp = checkpoint_locked();
+  std::uint64_t left = 0;
+  for (const auto& [n, s] : segments) {
+    if (n > replay_last_segment) break;
+    if (n >= cp.segment) left += s.durable_end - (n == cp.segment ? std::min(cp.offset, s.durable_end) : 0);
+  }
+  stats.replay_remaining_bytes = left;
+  const auto now = clock::now();
+  if (left == 0) {
+    spdlog::info("journal: replay complete ({} bytes)", stats.replay_total_bytes.load());
+  } else if (now - replay_logged_at >= replay_log_interval) {
+    replay_logged_at = now;
+    const auto total = stats.replay_total_bytes.load();
+    spdlog::info("journal: replay {}% ({} of {} bytes left)", total ? 100 * (total - left) / total : 100, left, total);
+  }
+}
+
+void journal::impl::on_done(std::uint64_t gen, std::uint64_t id, store::outcome o) {
+  std::lock_guard lk(m);
+  if (gen != generation || id < ticket_base || id - ticket_base >= tickets.size()) return;
+  auto& t = tickets[id - ticket_base];
+  if (o != store::outcome::committed) {
+    // Not committed in time: start again from the first uncommitted record. The writer may
+    // still commit some of the others; sending them again is harmless (ON CONFLICT).
+    read_pos = checkpoint_locked();
+    tickets.clear();
+    ++generation;
+    inflight = 0;
+    retry_at = clock::now() + retry_min;
+    update_oldest_locked();
+    drain_cv.notify_all();
+    return;
+  }
+  t.committed = true;
+  inflight -= t.weight;
+  bool advanced = false;
+  while (!tickets.empty() && tickets.front().committed) {
+    tickets.pop_front();
+    ++ticket_base;
+    ++stats.records_committed;
+    advanced = true;
+  }
+  if (advanced) {
+    update_oldest_locked();
+    drain_cv.notify_all();
+    state_cv.notify_all();
+  }
+}
+
+void journal::impl::housekeeping(std::unique_lock<std::mutex>& lk, bool force) {
+  update_replay_locked();
+  const auto cp = checkpoint_locked();
+  // Segments wholly before the checkpoint are committed: delete them (or set them aside).
+  std::vector<std::pair<std::uint64_t, segment>> done;
+  while (!segments.empty() && segments.begin()->first < cp.segment) {
+    done.emplace_back(*segments.begin());
+    stats.bytes -= segments.begin()->second.durable_end;
+    segments.erase(segments.begin());
+  }
+  stats.segments = segments.size();
+  const auto now = clock::now();
+  const bool save = cp != saved_checkpoint && (force || now - checkpoint_saved_at >= opt.checkpoint_interval);
+  if (done.empty() && !save) return;
+  if (save) {
+    saved_checkpoint = cp;
+    checkpoint_saved_at = now;
+  }
+  lk.unlock();
+  for (const auto& [n, s] : done) {
+    std::error_code ec;
+    if (s.corrupt) {
+      const std::string aside = opt.dir + "/corrupt";
+      std::filesystem::create_directories(aside, ec);
+      const std::string to = aside + "/" + segment_file_name(n);
+      std::filesystem::rename(s.path, to, ec);
+      fsync_dir(aside);
+      spdlog::error("journal: segment {} held corrupt records; its valid records are committed and it was moved to {}",
+                    segment_file_name(n), to);
+    } else {
+      std::filesystem::remove(s.path, ec);
+    }
+    if (ec) spdlog::warn("journal: cannot remove {}: {}", s.path, ec.message());
+  }
+  if (!done.empty()) fsync_dir(opt.dir);
+  if (save) {
+    if (const int err = write_checkpoint(opt.dir, cp))
+      spdlog::warn("journal: cannot save the checkpoint: {}", std::strerror(err));
+  }
+  lk.lock();
+}
+
+void journal::impl::run_drainer() {
+  std::unique_lock lk(m);
+  while (!stop_drainer) {
+    housekeeping(lk, false);
+    if (stop_drainer) break;
+    if (!drain_one(lk)) drain_cv.wait_for(lk, opt.checkpoint_interval);
+  }
+}
+
+/// Hands the next record to the writer. False when there is nothing to do now (the caller waits).
+bool journal::impl::drain_one(std::unique_lock<std::mutex>& lk) {
+  const auto now = clock::now();
+  if (now < retry_at) {
+    drain_cv.wait_until(lk, retry_at);
+    return true;
+  }
+  if (inflight >= opt.drain_inflight_events) return false;
+  auto it = segments.find(read_pos.segment);
+  if (it == segments.end()) {
+    if (segments.empty() || segments.begin()->first > read_pos.segment) return false;
+    read_pos = {segments.lower_bound(read_pos.segment)->first, 0};
+    return true;
+  }
+  if (read_pos.offset >= it->second.durable_end) {
+    if (!it->second.sealed || std::next(it) == segments.end()) return false;
+    read_pos = {std::next(it)->first, 0};
+    return true;
+  }
+  const position start = read_pos;
+  const auto end = it->second.durable_end;
+  const std::string path = it->second.path;
+  const auto gen = generation;
+  lk.unlock();
+  static thread_local reader rd;
+  read_result r;
+  if (rd.open(start.segment, path)) r = read_at(rd, path, start.offset, end);
+  std::optional<store::ingest_batch> batch;
+  if (r.status == read_result::ok) batch = decode_batch(r.payload);
+  lk.lock();
+  if (gen != generation || read_pos != start) return true;  // rewound meanwhile
+  if (r.status == read_result::io_error) {
+    spdlog::error("journal: cannot read {} at offset {}: {}", path, start.offset, std::strerror(errno));
+    retry_at = clock::now() + retry_max;
+    return true;
+  }
+  if (!batch) {
+    auto& seg = segments[start.segment];
+    ++stats.corrupt_records;
+    spdlog::error("journal: CORRUPT record in {} at offset {}: skipping {} bytes; the segment will be set aside in {}/corrupt",
+                  path, start.offset, r.next - start.offset, opt.dir);
+    seg.corrupt = true;
+    if (start.segment == active) rotate_requested = true;
+    read_pos.offset = r.status == read_result::ok ? r.next : std::max(r.next, start.offset + 1);
+    return true;
+  }
+  const std::size_t weight = std::max<std::size_t>(1, batch->events.size() + batch->rejects.size());
+  const auto received = batch->received_at_us;
+  const auto id = ticket_base + tickets.size();
+  tickets.push_back({start, weight, received, false});
+  inflight += weight;
+  read_pos.offset = r.next;
+  update_oldest_locked();
+  lk.unlock();
+  std::weak_ptr<impl> self = weak_from_this();
+  const bool taken = downstream.submit(std::move(*batch), [self, gen, id](store::outcome o, const store::commit_report&) {
+    if (auto s = self.lock()) s->on_done(gen, id, o);
+  });
+  lk.lock();
+  if (taken) {
+    retry_delay = std::chrono::milliseconds{0};
+    held_received_at_us = 0;
+    return true;
+  }
+  // The writer cannot take it now (database down, queue full): take it back and retry later.
+  if (gen == generation && !tickets.empty() && ticket_base + tickets.size() - 1 == id) {
+    tickets.pop_back();
+    inflight -= weight;
+    read_pos = start;
+  }
+  held_received_at_us = received;
+  update_oldest_locked();
+  retry_delay = std::min(retry_max, std::max(retry_min, retry_delay * 2));
+  retry_at = clock::now() + retry_delay;
+  return true;
+}
+
+}  // namespace caliper_sessiond::journal

@@ -1,0 +1,269 @@
+#include "caliper_sessiond/journal/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "journal_impl.hpp"
+#include "record.hpp"
+
+namespace caliper_sessiond::journal {
+namespace {
+
+void call(store::completion& done, store::outcome o, const store::commit_report& r) {
+  if (!done) return;
+  try {
+    done(o, r);
+  } catch (...) {
+    spdlog::error("journal: a completion threw");
+  }
+}
+
+std::uint64_t micros_since(clock::time_point t) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t).count());
+}
+
+}  // namespace
+
+journal::impl::~impl() {
+  if (active_fd >= 0) ::close(active_fd);
+  if (lock_fd >= 0) ::close(lock_fd);
+}
+
+void journal::impl::open() {
+  std::error_code ec;
+  std::filesystem::create_directories(opt.dir, ec);
+  if (ec) throw std::runtime_error("journal: cannot create " + opt.dir + ": " + ec.message());
+  const std::string lock_path = opt.dir + "/LOCK";
+  lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) throw std::runtime_error("journal: cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+    throw std::runtime_error("journal: " + opt.dir + " is in use by another process");
+
+  const auto checkpoint = read_checkpoint(opt.dir);
+  auto numbers = list_segments(opt.dir);
+  bool removed = false;
+  for (auto n : numbers) {
+    const std::string path = opt.dir + "/" + segment_file_name(n);
+    // Wholly before the checkpoint: committed, its deletion was interrupted.
+    if (checkpoint && n < checkpoint->segment) {
+      std::filesystem::remove(path, ec);
+      removed = true;
+      continue;
+    }
+    segments[n] = segment{path, std::filesystem::file_size(path, ec), true, false};
+    if (ec) throw std::runtime_error("journal: cannot stat " + path + ": " + ec.message());
+  }
+  if (!segments.empty()) {
+    auto& [last_n, last] = *segments.rbegin();
+    std::string error;
+    auto r = recover_tail(last.path, error);
+    if (!r) throw std::runtime_error("journal: " + error);
+    if (r->truncated_bytes > 0)
+      spdlog::warn("journal: {}: a torn last record ({} bytes) was cut off; {} records before it are kept",
+                   last.path, r->truncated_bytes, r->records);
+    if (r->corrupt_regions > 0)
+      spdlog::error("journal: {}: {} corrupt regions between valid records; the segment will be set aside",
+                    last.path, r->corrupt_regions);
+    last.durable_end = r->size;
+    replay_last_segment = last_n;
+  }
+  read_pos = segments.empty() ? position{} : position{segments.begin()->first, 0};
+  if (checkpoint && segments.contains(checkpoint->segment) &&
+      checkpoint->offset <= segments[checkpoint->segment].durable_end)
+    read_pos = *checkpoint;
+  saved_checkpoint = read_pos;
+  std::uint64_t bytes = 0, backlog = 0;
+  for (const auto& [n, s] : segments) {
+    bytes += s.durable_end;
+    if (n >= read_pos.segment) backlog += s.durable_end - (n == read_pos.segment ? read_pos.offset : 0);
+  }
+  stats.bytes = bytes;
+  stats.replay_total_bytes = backlog;
+  stats.replay_remaining_bytes = backlog;
+  if (backlog > 0)
+    spdlog::info("journal: {} bytes in {} segments to replay, from segment {} offset {}", backlog,
+                 segments.size(), read_pos.segment, read_pos.offset);
+
+  active = segments.empty() ? 1 : segments.rbegin()->first + 1;
+  if (!segments.contains(read_pos.segment)) read_pos = position{active, 0};
+  if (const int err = rotate()) throw std::runtime_error("journal: cannot create a segment in " + opt.dir + ": " + std::strerror(err));
+  if (removed) fsync_dir(opt.dir);
+  accepting = true;
+}
+
+int journal::impl::rotate() {
+  std::uint64_t number = 0;
+  {
+    std::lock_guard lk(m);
+    number = segments.empty() ? active : std::max(active, segments.rbegin()->first + 1);
+  }
+  const std::string path = opt.dir + "/" + segment_file_name(number);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return errno;
+  if (const int err = fsync_dir(opt.dir)) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return err;
+  }
+  if (active_fd >= 0) ::close(active_fd);
+  active_fd = fd;
+  std::lock_guard lk(m);
+  if (auto it = segments.find(active); it != segments.end()) it->second.sealed = true;
+  segments[number] = segment{path, 0, false, false};
+  active = number;
+  rotate_requested = false;
+  stats.segments = segments.size();
+  drain_cv.notify_all();
+  return 0;
+}
+
+void journal::impl::run_flusher() {
+  std::unique_lock lk(m);
+  for (;;) {
+    append_cv.wait(lk, [&] { return !pending.empty() || stop_flusher; });
+    if (pending.empty()) break;
+    std::string bytes;
+    std::vector<pending_request> done;
+    bytes.swap(pending);
+    done.swap(pending_done);
+    flushing = true;
+    lk.unlock();
+    flush_group(std::move(bytes), std::move(done));
+    lk.lock();
+    flushing = false;
+    state_cv.notify_all();
+  }
+}
+
+void journal::impl::flush_group(std::string bytes, std::vector<pending_request> done) {
+  std::uint64_t offset = 0;
+  bool must_rotate = false;
+  {
+    std::lock_guard lk(m);
+    offset = segments[active].durable_end;
+    must_rotate = active_fd < 0 || rotate_requested || (offset > 0 && offset + bytes.size() > opt.segment_bytes);
+  }
+  int err = 0;
+  if (must_rotate) {
+    err = rotate();
+    offset = 0;
+  }
+  const auto t0 = clock::now();
+  if (err == 0) err = write_all(active_fd, bytes.data(), bytes.size(), offset);
+  if (err == 0 && ::fdatasync(active_fd) != 0) err = errno;
+  const auto us = micros_since(t0);
+  if (err == 0) {
+    ++stats.fsyncs;
+    stats.fsync_us_total += us;
+    if (us > stats.fsync_us_max) stats.fsync_us_max = us;
+    stats.records_appended += done.size();
+    std::lock_guard lk(m);
+    segments[active].durable_end = offset + bytes.size();
+    drain_cv.notify_all();
+  } else {
+    // Nothing of this group is acknowledged. Cut it off, and never append to a file whose
+    // fsync failed again (its page cache state is unknown): the next group starts a segment.
+    ++stats.write_errors;
+    spdlog::error("journal: cannot write {} bytes to {}: {}; answering 503 for {}ms", bytes.size(),
+                  segment_file_name(active), std::strerror(err), opt.failure_backoff.count());
+    if (active_fd >= 0) {
+      if (::ftruncate(active_fd, static_cast<off_t>(offset)) != 0)
+        spdlog::warn("journal: cannot cut the failed write off {}: {}", segment_file_name(active), std::strerror(errno));
+      ::close(active_fd);
+      active_fd = -1;
+    }
+    std::lock_guard lk(m);
+    if (auto it = segments.find(active); it != segments.end()) it->second.sealed = true;
+    stats.bytes -= bytes.size();
+    failed_until = clock::now() + opt.failure_backoff;
+  }
+  const auto o = err == 0 ? store::outcome::committed : store::outcome::unavailable;
+  for (auto& p : done) call(p.done, o, p.report);
+}
+
+journal::journal(journal_options options, store::event_sink& downstream)
+    : impl_(std::make_shared<impl>(std::move(options), downstream)) {
+  impl_->open();
+  impl_->flusher = std::thread([i = impl_.get()] { i->run_flusher(); });
+  impl_->drainer = std::thread([i = impl_.get()] { i->run_drainer(); });
+  spdlog::info("journal: {} ready, {} segments, {} bytes", impl_->opt.dir, impl_->segments.size(),
+               impl_->stats.bytes.load());
+}
+
+journal::~journal() { stop(std::chrono::milliseconds{0}); }
+
+bool journal::submit(store::ingest_batch batch, store::completion done) {
+  std::string rec;
+  append_record(rec, encode_batch(batch));
+  auto& s = *impl_;
+  bool wake = false;
+  {
+    std::lock_guard lk(s.m);
+    s.last_record_bytes = rec.size();
+    if (!s.accepting || clock::now() < s.failed_until || s.stats.bytes + rec.size() > s.opt.max_bytes) {
+      ++s.stats.refused;
+      return false;
+    }
+    wake = s.pending.empty();
+    s.pending += rec;
+    s.stats.bytes += rec.size();
+    s.pending_done.push_back({std::move(done), store::commit_report{batch.events.size(), 0, batch.rejects.size()}});
+  }
+  if (wake) s.append_cv.notify_one();
+  return true;
+}
+
+bool journal::ready() const noexcept {
+  const auto& s = *impl_;
+  std::lock_guard lk(s.m);
+  // At the bound: when a request like the last one would not fit.
+  return s.accepting && clock::now() >= s.failed_until && s.stats.bytes + s.last_record_bytes <= s.opt.max_bytes;
+}
+
+bool journal::drained() const {
+  std::lock_guard lk(impl_->m);
+  return impl_->drained_locked();
+}
+
+const journal_stats& journal::stats() const noexcept { return impl_->stats; }
+
+void journal::stop(std::chrono::milliseconds drain, const std::function<void(std::chrono::milliseconds)>& stop_downstream) {
+  auto& s = *impl_;
+  const auto deadline = clock::now() + drain;
+  std::unique_lock lk(s.m);
+  if (s.stopped) return;
+  s.stopped = true;
+  s.accepting = false;
+  s.stop_flusher = true;
+  s.append_cv.notify_all();
+  lk.unlock();
+  if (s.flusher.joinable()) s.flusher.join();
+  lk.lock();
+  s.state_cv.wait_until(lk, deadline, [&] { return s.drained_locked(); });
+  s.stop_drainer = true;
+  s.drain_cv.notify_all();
+  lk.unlock();
+  if (s.drainer.joinable()) s.drainer.join();
+  if (stop_downstream)
+    stop_downstream(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()),
+                             std::chrono::milliseconds{0}));
+  lk.lock();
+  s.housekeeping(lk, true);
+  const auto left = s.stats.bytes.load();
+  const bool empty = s.drained_locked();
+  lk.unlock();
+  if (empty)
+    spdlog::info("journal: stopped, everything committed");
+  else
+    spdlog::warn("journal: stopped; records not yet committed stay in {} ({} bytes) for the next start", s.opt.dir, left);
+}
+
+}  // namespace caliper_sessiond::journal

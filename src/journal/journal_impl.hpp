@@ -1,0 +1,107 @@
+#pragma once
+/// The journal's shared state: the appender (group commit) and the drainer work on it under
+/// one mutex; file I/O happens outside the lock.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "caliper_sessiond/journal/journal.hpp"
+#include "files.hpp"
+
+namespace caliper_sessiond::journal {
+
+using clock = std::chrono::steady_clock;
+
+struct segment {
+  std::string path;
+  std::uint64_t durable_end = 0;  ///< bytes fsync'd, whole records only
+  bool sealed = false;            ///< nothing more is appended (a later segment exists or will)
+  bool corrupt = false;           ///< set aside instead of deleted once drained
+};
+
+/// A request waiting for the fsync that covers it.
+struct pending_request {
+  store::completion done;
+  store::commit_report report;
+};
+
+/// A record handed to the writer and not yet confirmed.
+struct ticket {
+  position start;
+  std::size_t weight = 1;  ///< events + rejects, at least 1
+  std::int64_t received_at_us = 0;
+  bool committed = false;
+};
+
+struct journal::impl : std::enable_shared_from_this<journal::impl> {
+  impl(journal_options o, store::event_sink& sink) : opt(std::move(o)), downstream(sink) {}
+  ~impl();
+
+  journal_options opt;
+  store::event_sink& downstream;
+  journal_stats stats;
+  int lock_fd = -1;
+
+  mutable std::mutex m;
+  std::condition_variable append_cv;  ///< the flusher waits for pending requests
+  std::condition_variable drain_cv;   ///< the drainer waits for new records, commits, stop
+  std::condition_variable state_cv;   ///< stop() waits for the flusher and the drain
+
+  // Appender, guarded by m.
+  std::string pending;
+  std::vector<pending_request> pending_done;
+  bool accepting = false;
+  bool flushing = false;
+  bool stop_flusher = false;
+  bool rotate_requested = false;
+  clock::time_point failed_until{};
+  std::uint64_t last_record_bytes = 0;  ///< the size of the latest request, for ready()
+  std::map<std::uint64_t, segment> segments;
+  std::uint64_t active = 0;  ///< the segment appended to
+  // Owned by the flusher thread.
+  int active_fd = -1;
+
+  // Drainer, guarded by m.
+  bool stop_drainer = false;
+  position read_pos;
+  std::deque<ticket> tickets;
+  std::uint64_t ticket_base = 0;  ///< the id of tickets.front()
+  std::uint64_t generation = 0;   ///< bumped on a rewind; older completions are ignored
+  std::size_t inflight = 0;       ///< sum of the tickets' weights
+  clock::time_point retry_at{};
+  std::chrono::milliseconds retry_delay{0};
+  std::int64_t held_received_at_us = 0;  ///< a record the writer refused, to retry
+  position saved_checkpoint;
+  clock::time_point checkpoint_saved_at{};
+  std::uint64_t replay_last_segment = 0;  ///< the last segment found at start (0: none)
+  clock::time_point replay_logged_at{};
+
+  std::thread flusher;
+  std::thread drainer;
+  bool stopped = false;
+
+  // journal.cpp
+  void open();
+  void run_flusher();
+  int rotate();
+  void flush_group(std::string bytes, std::vector<pending_request> done);
+  // drainer.cpp
+  void run_drainer();
+  bool drain_one(std::unique_lock<std::mutex>& lk);
+  void on_done(std::uint64_t gen, std::uint64_t id, store::outcome o);
+  position checkpoint_locked() const;
+  bool drained_locked() const;
+  void housekeeping(std::unique_lock<std::mutex>& lk, bool force);
+  void update_oldest_locked();
+  void update_replay_locked();
+};
+
+}  // namespace caliper_sessiond::journal

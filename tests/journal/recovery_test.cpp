@@ -1,0 +1,165 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "caliper_sessiond/journal/journal.hpp"
+#include "files.hpp"
+#include "journal_test_support.hpp"
+#include "record.hpp"
+
+namespace j = caliper_sessiond::journal;
+namespace fs = std::filesystem;
+using namespace j::testing;
+
+namespace {
+
+j::journal_options options_for(const temp_dir& d) {
+  j::journal_options o;
+  o.dir = d.path();
+  o.segment_bytes = 1 << 20;
+  o.max_bytes = 16 << 20;
+  return o;
+}
+
+/// Journals `n` batches "b0".."b<n-1>" (2 events each) that nothing drains, then stops.
+void journal_undrained(const temp_dir& d, int n) {
+  fake_sink down(fake_sink::mode::refuse);
+  j::journal jr(options_for(d), down);
+  std::atomic<int> done{0};
+  for (int i = 0; i < n; ++i)
+    ASSERT_TRUE(jr.submit(make_batch("b" + std::to_string(i)), [&](auto, const auto&) { ++done; }));
+  ASSERT_TRUE(eventually([&] { return done == n; }));
+  jr.stop(std::chrono::milliseconds(0));
+}
+
+/// The segment files that hold records, oldest first.
+std::vector<std::string> segments_with_data(const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto n : j::list_segments(dir)) {
+    const auto p = dir + "/" + j::segment_file_name(n);
+    if (fs::file_size(p) > 0) out.push_back(p);
+  }
+  return out;
+}
+
+/// Offsets of the records of a segment file.
+std::vector<std::size_t> record_offsets(const std::string& path) {
+  const auto bytes = *j::read_from(path, 0);
+  std::vector<std::size_t> out;
+  for (std::size_t at = 0; at < bytes.size();) {
+    auto r = j::parse_record(std::string_view(bytes).substr(at));
+    if (r.status != j::parse_status::ok) break;
+    out.push_back(at);
+    at += r.size;
+  }
+  return out;
+}
+
+std::vector<std::string> ids_of(std::initializer_list<int> batches) {
+  std::vector<std::string> out;
+  for (int b : batches)
+    for (int e = 0; e < 2; ++e) out.push_back("b" + std::to_string(b) + "-" + std::to_string(e));
+  return out;
+}
+
+}  // namespace
+
+TEST(journal_recovery, uncommitted_records_are_replayed_on_start) {
+  temp_dir d;
+  journal_undrained(d, 3);
+  fake_sink down;
+  j::journal jr(options_for(d), down);
+  ASSERT_TRUE(down.wait_for([](const fake_sink& s) { return s.ids().size() == 6; }));
+  EXPECT_EQ(down.ids(), ids_of({0, 1, 2}));
+  ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+  EXPECT_EQ(jr.stats().replay_remaining_bytes.load(), 0u);
+}
+
+TEST(journal_recovery, committed_records_are_not_replayed_after_a_clean_stop) {
+  temp_dir d;
+  journal_undrained(d, 2);
+  {
+    fake_sink down;
+    j::journal jr(options_for(d), down);
+    ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+    jr.stop(std::chrono::milliseconds(1000));
+  }
+  EXPECT_TRUE(segments_with_data(d.path()).empty());
+  fake_sink again;
+  j::journal jr(options_for(d), again);
+  ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+  EXPECT_TRUE(again.ids().empty());
+}
+
+TEST(journal_recovery, torn_last_record_is_cut_off_and_earlier_records_kept) {
+  temp_dir d;
+  journal_undrained(d, 4);
+  const auto files = segments_with_data(d.path());
+  ASSERT_EQ(files.size(), 1u);
+  const auto offsets = record_offsets(files.back());
+  ASSERT_EQ(offsets.size(), 4u);
+  const auto size = fs::file_size(files.back());
+  const auto cut = offsets.back() + (size - offsets.back()) / 2;
+  fs::resize_file(files.back(), cut);
+
+  fake_sink down;
+  j::journal jr(options_for(d), down);
+  ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+  EXPECT_EQ(down.ids(), ids_of({0, 1, 2}));
+  EXPECT_EQ(jr.stats().corrupt_records.load(), 0u);
+  EXPECT_FALSE(fs::exists(d.path() + "/corrupt"));
+}
+
+TEST(journal_recovery, recover_tail_truncates_a_torn_header) {
+  temp_dir d;
+  const auto path = d.path() + "/" + j::segment_file_name(1);
+  std::string bytes;
+  j::append_record(bytes, "one");
+  j::append_record(bytes, "two");
+  const auto good = bytes.size();
+  bytes += std::string("CJR1\x05", 5);  // a header cut short
+  std::ofstream(path, std::ios::binary) << bytes;
+  std::string error;
+  auto r = j::recover_tail(path, error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->records, 2u);
+  EXPECT_EQ(r->size, good);
+  EXPECT_EQ(r->truncated_bytes, 5u);
+  EXPECT_EQ(fs::file_size(path), good);
+}
+
+TEST(journal_recovery, corrupt_record_in_the_middle_is_skipped_reported_and_set_aside) {
+  temp_dir d;
+  journal_undrained(d, 3);
+  const auto files = segments_with_data(d.path());
+  ASSERT_EQ(files.size(), 1u);
+  const auto offsets = record_offsets(files.back());
+  ASSERT_EQ(offsets.size(), 3u);
+  {
+    std::fstream f(files.back(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offsets[1] + 20));
+    f.put('\x7f');
+  }
+  fake_sink down;
+  j::journal jr(options_for(d), down);
+  ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+  EXPECT_EQ(down.ids(), ids_of({0, 2}));
+  EXPECT_EQ(jr.stats().corrupt_records.load(), 1u);
+  ASSERT_TRUE(eventually([&] { return fs::exists(d.path() + "/corrupt/" + fs::path(files.back()).filename().string()); }));
+  EXPECT_FALSE(fs::exists(files.back()));
+  // and it keeps serving
+  std::atomic<bool> ok{false};
+  ASSERT_TRUE(jr.submit(make_batch("new"), [&](auto o, const auto&) { ok = o == caliper_sessiond::store::outcome::committed; }));
+  ASSERT_TRUE(eventually([&] { return ok.load(); }));
+}
+
+TEST(journal_recovery, garbage_checkpoint_means_replay_from_the_oldest_segment) {
+  temp_dir d;
+  journal_undrained(d, 2);
+  std::ofstream(d.path() + "/checkpoint", std::ios::binary) << "garbage that is not a checkpoint";
+  fake_sink down;
+  j::journal jr(options_for(d), down);
+  ASSERT_TRUE(down.wait_for([](const fake_sink& s) { return s.ids().size() == 4; }));
+  EXPECT_EQ(down.ids(), ids_of({0, 1}));
+}
