@@ -41,18 +41,26 @@ caliper::envelope_parser& thread_parser(const config::ingest_config& cfg) {
 
 using submit_result = std::pair<store::outcome, store::commit_report>;
 
-/// Hands the batch to the writer and resumes on this coroutine's strand when it is settled.
-net::awaitable<submit_result> submit(store::event_sink& sink, store::ingest_batch batch) {
-  auto ex = co_await net::this_coro::executor;
-  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(submit_result)>(
-      [&sink, ex](auto handler, store::ingest_batch b) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        auto deliver = [h, ex](store::outcome o, const store::commit_report& r) {
-          net::post(ex, [h, o, r] { (*h)(submit_result{o, r}); });
-        };
-        if (!sink.submit(std::move(b), deliver)) deliver(store::outcome::unavailable, {});
-      },
-      net::use_awaitable, std::move(batch));
+/// Completes the awaiting coroutine on its own executor (a strand) once the sink settles.
+struct submit_initiation {
+  store::event_sink* sink;
+  net::any_io_executor ex;
+
+  template <class Handler>
+  void operator()(Handler handler, store::ingest_batch batch) const {
+    auto h = std::make_shared<Handler>(std::move(handler));
+    auto deliver = [h, ex = ex](store::outcome o, const store::commit_report& r) {
+      net::post(ex, [h, o, r] { (*h)(submit_result{o, r}); });
+    };
+    if (!sink->submit(std::move(batch), deliver)) deliver(store::outcome::unavailable, {});
+  }
+};
+
+/// Not a coroutine on purpose: GCC 12 destroys some temporaries of a co_await
+/// full-expression twice, so the initiation must not be built inside one.
+net::awaitable<submit_result> submit(store::event_sink& sink, store::ingest_batch batch, net::any_io_executor ex) {
+  return net::async_initiate<decltype(net::use_awaitable), void(submit_result)>(
+      submit_initiation{&sink, std::move(ex)}, net::use_awaitable, std::move(batch));
 }
 
 }  // namespace
@@ -185,7 +193,9 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
   if (result.events.empty() && result.rejects.empty()) co_return finish(std::move(ok), "ingest", source, started);
 
   store::ingest_batch batch{source, now_us(), std::move(result.events), std::move(result.rejects)};
-  auto [outcome, report] = co_await submit(st_.sink, std::move(batch));
+  auto ex = co_await net::this_coro::executor;
+  auto pending = submit(st_.sink, std::move(batch), ex);
+  auto [outcome, report] = co_await std::move(pending);
   if (outcome != store::outcome::committed) {
     auto res = problem(503, "Service Unavailable", "the events cannot be stored durably now; retry later", version);
     res.set(bhttp::field::retry_after, std::to_string(retry_after_seconds));

@@ -39,7 +39,10 @@ struct server::impl {
 
   net::awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), nothrow);
+      // A named strand, not a temporary: GCC 12 may destroy temporaries of a co_await
+      // full-expression twice, which would drop a reference the socket still needs.
+      auto strand = net::make_strand(ioc);
+      auto [ec, socket] = co_await acceptor.async_accept(strand, nothrow);
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
         // Out of descriptors or a connection reset before accept: keep accepting.
