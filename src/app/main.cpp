@@ -3,13 +3,17 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "caliper_sessiond/config/config.hpp"
 #include "caliper_sessiond/http/server.hpp"
+#include "caliper_sessiond/journal/journal.hpp"
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/batch_writer.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
@@ -88,6 +92,49 @@ void register_writer_metrics(cs::metrics::registry& m, const cs::store::batch_wr
           [&s] { return s.connected.load() ? 1.0 : 0.0; });
 }
 
+cs::journal::journal_options journal_options(const cs::config::config& cfg) {
+  cs::journal::journal_options o;
+  o.dir = cfg.journal.dir;
+  o.max_bytes = cfg.journal.max_bytes;
+  o.segment_bytes = cfg.journal.segment_bytes;
+  o.drain_inflight_events = cfg.journal.drain_inflight_events;
+  return o;
+}
+
+void register_journal_metrics(cs::metrics::registry& m, const cs::journal::journal& j) {
+  const auto& s = j.stats();
+  const auto as_double = [](const auto& v) { return [&v] { return static_cast<double>(v.load()); }; };
+  m.gauge("caliper_journal_bytes", "Bytes of journal segments on disk.", as_double(s.bytes));
+  m.gauge("caliper_journal_segments", "Journal segment files.", as_double(s.segments));
+  m.gauge("caliper_journal_backlog_age_seconds", "Age of the oldest journaled request not yet committed in PostgreSQL.",
+          [&s] {
+            const auto oldest = s.oldest_uncommitted_us.load();
+            if (oldest == 0) return 0.0;
+            const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+            return std::max(0.0, static_cast<double>(now - oldest) / 1e6);
+          });
+  m.gauge("caliper_journal_replay_total_bytes", "Bytes found in the journal after the checkpoint at start.",
+          as_double(s.replay_total_bytes));
+  m.gauge("caliper_journal_replay_remaining_bytes", "Of those, bytes not yet committed in PostgreSQL.",
+          as_double(s.replay_remaining_bytes));
+  m.counter_fn("caliper_journal_records_total", "Journal records (one per request), by state.", R"(state="appended")",
+               as_double(s.records_appended));
+  m.counter_fn("caliper_journal_records_total", "Journal records (one per request), by state.", R"(state="committed")",
+               as_double(s.records_committed));
+  m.counter_fn("caliper_journal_fsyncs_total", "Group commits (fdatasync calls) of the journal.", "", as_double(s.fsyncs));
+  m.counter_fn("caliper_journal_fsync_seconds_total", "Time spent writing and fsyncing journal groups.", "",
+               [&s] { return static_cast<double>(s.fsync_us_total.load()) / 1e6; });
+  m.gauge("caliper_journal_fsync_max_seconds", "The slowest journal group commit since start.",
+          [&s] { return static_cast<double>(s.fsync_us_max.load()) / 1e6; });
+  m.counter_fn("caliper_journal_write_errors_total", "Journal writes or fsyncs that failed (503 meanwhile).", "",
+               as_double(s.write_errors));
+  m.counter_fn("caliper_journal_corrupt_records_total", "Corrupt journal records skipped (segment set aside).", "",
+               as_double(s.corrupt_records));
+  m.counter_fn("caliper_journal_refused_total", "Requests refused by the journal (bound, write failure, stopping).", "",
+               as_double(s.refused));
+}
+
 int run_serve(const cs::config::config& cfg, const std::string& config_path) {
   if (cfg.database.migrate_on_start && run_migrate(cfg) != 0) return 1;
   cs::metrics::registry metrics;
@@ -95,11 +142,31 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
   cs::store::batch_writer writer(writer_options(cfg.database));
   register_writer_metrics(metrics, writer);
   writer.start();
-  cs::http::server server(cfg, writer, metrics);
+  // durability "journal": requests go to the journal, which drains into the writer.
+  std::unique_ptr<cs::journal::journal> journal;
+  if (cfg.journal.enabled()) {
+    try {
+      journal = std::make_unique<cs::journal::journal>(journal_options(cfg), writer);
+    } catch (const std::runtime_error& e) {
+      spdlog::error("{}", e.what());
+      writer.stop(std::chrono::milliseconds(0));
+      return 1;
+    }
+    register_journal_metrics(metrics, *journal);
+  }
+  cs::store::event_sink& sink = journal ? static_cast<cs::store::event_sink&>(*journal) : writer;
+  const auto stop_store = [&writer, &journal](std::chrono::milliseconds drain) {
+    if (journal)
+      journal->stop(drain, [&writer](std::chrono::milliseconds left) { writer.stop(left); });
+    else
+      writer.stop(drain);
+  };
+  spdlog::info("durability: {}{}", cfg.journal.durability, journal ? " (" + cfg.journal.dir + ")" : std::string{});
+  cs::http::server server(cfg, sink, metrics);
   std::string error;
   if (!server.open(error)) {
     spdlog::error("{}", error);
-    writer.stop(std::chrono::milliseconds(0));
+    stop_store(std::chrono::milliseconds(0));
     return 1;
   }
   spdlog::info("caliper-sessiond {} listening on {}://{}:{}{}", CALIPER_SESSIOND_VERSION,
@@ -112,8 +179,8 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
     spdlog::set_level(spdlog::level::from_str(loaded.cfg.log.level));
     return loaded.cfg;
   };
-  hooks.drained = [&writer, &cfg] {
-    writer.stop(cfg.database.commit_timeout);
+  hooks.drained = [&stop_store, &cfg] {
+    stop_store(cfg.database.drain_timeout);
     spdlog::info("writer stopped");
   };
   server.run(std::move(hooks));

@@ -147,6 +147,16 @@ void read_settings(reader& r, config& c) {
   std::int64_t commit_ms = d.commit_timeout.count();
   r.number("database", "commit_timeout_ms", commit_ms, 100, 3'600'000);
   d.commit_timeout = std::chrono::milliseconds(commit_ms);
+  std::int64_t drain_ms = d.drain_timeout.count();
+  r.number("database", "drain_timeout_ms", drain_ms, 0, 3'600'000);
+  d.drain_timeout = std::chrono::milliseconds(drain_ms);
+
+  auto& j = c.journal;
+  r.text("journal", "durability", j.durability);
+  r.text("journal", "dir", j.dir);
+  r.number("journal", "max_bytes", j.max_bytes, 256 * 1024, 1LL << 50);
+  r.number("journal", "segment_bytes", j.segment_bytes, 16 * 1024, 1LL << 32);
+  r.number("journal", "drain_inflight_events", j.drain_inflight_events, 1, 10'000'000);
 
   auto& i = c.ingest;
   r.number("ingest", "max_events", i.max_events, 1, 1'000'000);
@@ -236,6 +246,11 @@ void validate(config& c, std::vector<problem>& problems) {
     }
   }
   if (c.database.url.empty()) problems.push_back({"database.url", "must not be empty"});
+  if (c.journal.durability != "journal" && c.journal.durability != "database")
+    problems.push_back({"journal.durability", "must be journal or database, not \"" + c.journal.durability + "\""});
+  if (c.journal.enabled() && c.journal.dir.empty()) problems.push_back({"journal.dir", "must not be empty"});
+  if (c.journal.max_bytes < 2 * c.journal.segment_bytes)
+    problems.push_back({"journal.max_bytes", "must be at least twice journal.segment_bytes (space is freed a segment at a time)"});
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (!levels.contains(c.log.level))
     problems.push_back({"log.level", "must be one of trace, debug, info, warn, error, critical, off"});

@@ -112,3 +112,43 @@ TEST(listen_address, parses_ipv4_ipv6_and_rejects_junk) {
   EXPECT_FALSE(cfg::parse_listen("::1:80"));
   EXPECT_FALSE(cfg::parse_listen("host:"));
 }
+
+TEST(config, journal_is_the_default_durability) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.journal.durability, "journal");
+  EXPECT_TRUE(r.cfg.journal.enabled());
+  EXPECT_EQ(r.cfg.journal.dir, "/var/lib/caliper-sessiond/journal");
+  EXPECT_EQ(r.cfg.journal.max_bytes, 1ull << 30);
+  EXPECT_EQ(r.cfg.journal.segment_bytes, 64ull << 20);
+  EXPECT_EQ(r.cfg.database.drain_timeout, std::chrono::milliseconds(10'000));
+}
+
+TEST(config, journal_settings_from_environment) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_DURABILITY", "database"},
+                                                     {"CALIPER_JOURNAL_DIR", "/srv/j"},
+                                                     {"CALIPER_JOURNAL_MAX_BYTES", "1048576"},
+                                                     {"CALIPER_JOURNAL_SEGMENT_BYTES", "65536"},
+                                                     {"CALIPER_JOURNAL_DRAIN_INFLIGHT_EVENTS", "500"},
+                                                     {"CALIPER_DATABASE_DRAIN_TIMEOUT_MS", "2500"}}));
+  ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
+  EXPECT_FALSE(r.cfg.journal.enabled());
+  EXPECT_EQ(r.cfg.journal.dir, "/srv/j");
+  EXPECT_EQ(r.cfg.journal.max_bytes, 1048576u);
+  EXPECT_EQ(r.cfg.journal.segment_bytes, 65536u);
+  EXPECT_EQ(r.cfg.journal.drain_inflight_events, 500u);
+  EXPECT_EQ(r.cfg.database.drain_timeout, std::chrono::milliseconds(2500));
+}
+
+TEST(config, unknown_durability_is_a_problem) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_DURABILITY", "memory"}}));
+  EXPECT_TRUE(has_problem(r, "journal.durability"));
+}
+
+TEST(config, journal_bound_must_hold_two_segments) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_MAX_BYTES", "1048576"},
+                                                     {"CALIPER_JOURNAL_SEGMENT_BYTES", "1048576"}}));
+  EXPECT_TRUE(has_problem(r, "journal.max_bytes"));
+  auto tiny = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_SEGMENT_BYTES", "100"}}));
+  EXPECT_TRUE(has_problem(tiny, "journal.segment_bytes"));
+}

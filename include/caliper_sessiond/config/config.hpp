@@ -41,6 +41,17 @@ struct database_config {
   std::chrono::microseconds batch_max_delay{2000};
   std::size_t queue_max_events = 100'000;
   std::chrono::milliseconds commit_timeout{10'000};
+  std::chrono::milliseconds drain_timeout{10'000};  ///< at shutdown, how long the writer may keep flushing
+};
+
+/// Where a request's events must be before it is answered 200 (DESIGN section 4).
+struct journal_config {
+  std::string durability = "journal";  ///< "journal": fsync'd in the local journal; "database": committed
+  std::string dir = "/var/lib/caliper-sessiond/journal";
+  std::uint64_t max_bytes = 1ull << 30;       ///< journal bytes on disk; past it requests get 503
+  std::uint64_t segment_bytes = 64ull << 20;  ///< size at which a new segment file starts
+  std::size_t drain_inflight_events = 20'000; ///< events handed to the writer and not yet committed
+  bool enabled() const { return durability == "journal"; }
 };
 
 struct ingest_config {
@@ -57,6 +68,7 @@ struct log_config {
 struct config {
   server_config server;
   database_config database;
+  journal_config journal;
   ingest_config ingest;
   log_config log;
   std::vector<api_key> api_keys;
