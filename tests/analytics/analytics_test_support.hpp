@@ -1,0 +1,71 @@
+#pragma once
+/// Helpers for the analytics pg tests: a migrated database, and events written with the
+/// writer's statement shape (one INSERT ... ON CONFLICT DO NOTHING per batch).
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "caliper_sessiond/store/migrations.hpp"
+#include "pg_test_env.hpp"
+
+namespace caliper_sessiond::analytics_testing {
+
+using caliper_sessiond::testing::pg_test_env;
+
+/// One event, as the columns that matter to sessions; the rest are filled in.
+struct event {
+  std::string id;  ///< uuid
+  std::string action;
+  std::string time;  ///< timestamptz literal
+  std::string user;
+  std::string session;  ///< "" for NULL
+  std::string external_id = "";
+  std::string source = "learn-test";
+};
+
+inline std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+inline std::string nullable(const std::string& s) { return s.empty() ? "NULL" : quote(s); }
+
+/// One statement for the batch, as the writer sends it; returns the number of rows inserted.
+inline std::string insert_batch(const std::string& url, const std::vector<event>& batch) {
+  std::string sql =
+      "WITH ins AS (INSERT INTO caliper.session_events (event_id, source, action, event_time, "
+      "actor_id, user_id, user_external_id, session_id, sensor, received_at) VALUES ";
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const event& e = batch[i];
+    sql += (i ? ", (" : "(") + quote(e.id) + "::uuid, " + quote(e.source) + ", " + quote(e.action) +
+           "::caliper.session_action, " + quote(e.time) + "::timestamptz, " + quote(e.user) + ", " +
+           quote(e.user) + ", " + nullable(e.external_id) + ", " + nullable(e.session) +
+           ", 'sensor', now())";
+  }
+  sql += " ON CONFLICT DO NOTHING RETURNING event_id) SELECT count(*) FROM ins";
+  return pg_test_env::scalar(url, sql);
+}
+
+/// A fresh database with every migration applied.
+inline std::string migrated_database(const pg_test_env& env, const std::string& prefix) {
+  const std::string url = env.create_database(prefix);
+  const auto m = store::migrate(url);
+  if (!m.ok) ADD_FAILURE() << m.error;
+  return url;
+}
+
+/// The rows of `sql`, one string per row with fields joined by '|'.
+inline std::vector<std::string> rows(const std::string& url, const std::string& sql) {
+  std::vector<std::string> out;
+  for (const auto& row : pg_test_env::query(url, sql)) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i];
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace caliper_sessiond::analytics_testing
