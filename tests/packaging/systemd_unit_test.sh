@@ -7,7 +7,7 @@
 # Exit 77 (skipped) only when systemd-analyze is missing or cannot run here at all.
 set -euo pipefail
 unit=$1
-binary=$2
+binary=$(realpath "$2")
 
 if ! command -v systemd-analyze >/dev/null; then
   echo "SKIP: systemd-analyze is not installed (Debian package systemd; scripts/bootstrap installs it)"
