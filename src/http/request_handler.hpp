@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "caliper_sessiond/caliper/parser.hpp"
 #include "server_state.hpp"
 
 namespace caliper_sessiond::http {
@@ -76,6 +77,9 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
                              decision.source, started);
   }
   parser.body_limit(st_.cfg.server.body_limit);
+  // Room for simdjson's padding up front, so the parser never copies the body.
+  if (const auto length = parser.content_length(); length && *length <= st_.cfg.server.body_limit)
+    req.body().reserve(static_cast<std::size_t>(*length) + caliper::envelope_parser::padding);
   auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
   (void)n;
   if (ec == bhttp::error::body_limit) {
