@@ -15,7 +15,7 @@ namespace app = caliper_sessiond::app;
 namespace {
 
 /// A datagram socket standing in for the service manager's notification socket.
-class fake_manager : public ::testing::Test {
+class systemd_notify_to_manager : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = "/tmp/caliper-notify-" + std::to_string(getpid()) + ".sock";
@@ -54,12 +54,12 @@ std::uint64_t now_usec() {
 
 }  // namespace
 
-TEST_F(fake_manager, ready_sends_ready) {
+TEST_F(systemd_notify_to_manager, ready_sends_ready) {
   EXPECT_TRUE(app::notify_ready());
   EXPECT_EQ(received(), "READY=1");
 }
 
-TEST_F(fake_manager, reloading_carries_the_monotonic_time) {
+TEST_F(systemd_notify_to_manager, reloading_carries_the_monotonic_time) {
   const auto before = now_usec();
   EXPECT_TRUE(app::notify_reloading());
   const auto after = now_usec();
@@ -71,30 +71,30 @@ TEST_F(fake_manager, reloading_carries_the_monotonic_time) {
   EXPECT_LE(usec, after);
 }
 
-TEST_F(fake_manager, stopping_and_watchdog) {
+TEST_F(systemd_notify_to_manager, stopping_and_watchdog) {
   EXPECT_TRUE(app::notify_stopping());
   EXPECT_EQ(received(), "STOPPING=1");
   EXPECT_TRUE(app::notify_watchdog());
   EXPECT_EQ(received(), "WATCHDOG=1");
 }
 
-TEST_F(fake_manager, status_is_one_line) {
+TEST_F(systemd_notify_to_manager, status_is_one_line) {
   EXPECT_TRUE(app::notify_status("listening\non 8443"));
   EXPECT_EQ(received(), "STATUS=listening on 8443");
 }
 
-TEST_F(fake_manager, extend_timeout_in_microseconds) {
+TEST_F(systemd_notify_to_manager, extend_timeout_in_microseconds) {
   EXPECT_TRUE(app::notify_extend_timeout(std::chrono::seconds(30)));
   EXPECT_EQ(received(), "EXTEND_TIMEOUT_USEC=30000000");
 }
 
-TEST_F(fake_manager, watchdog_interval_is_half_of_watchdog_usec) {
+TEST_F(systemd_notify_to_manager, watchdog_interval_is_half_of_watchdog_usec) {
   ::setenv("WATCHDOG_USEC", "30000000", 1);
   ::setenv("WATCHDOG_PID", std::to_string(getpid()).c_str(), 1);
   EXPECT_EQ(app::watchdog_interval(), std::chrono::microseconds(15'000'000));
 }
 
-TEST_F(fake_manager, no_watchdog_for_another_process) {
+TEST_F(systemd_notify_to_manager, no_watchdog_for_another_process) {
   ::setenv("WATCHDOG_USEC", "30000000", 1);
   ::setenv("WATCHDOG_PID", std::to_string(getpid() + 1).c_str(), 1);
   EXPECT_EQ(app::watchdog_interval(), std::nullopt);
