@@ -21,6 +21,11 @@ if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)" != 
   echo "SKIP: package $pkg is already on this machine; this test would purge it"; exit 77
 fi
 
+# One run at a time per tree: runs share build/release and the machine's dpkg database.
+mkdir -p "$src/build"
+exec 9>"$src/build/.deb_install_test.lock"
+if ! flock -w 1500 9; then echo "FAIL: another deb_install_e2etest holds $src/build/.deb_install_test.lock"; exit 1; fi
+
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 ok() { echo "ok: $*"; }
