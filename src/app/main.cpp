@@ -17,6 +17,7 @@
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/batch_writer.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
+#include "systemd_notify.hpp"
 
 namespace cs = caliper_sessiond;
 
@@ -138,8 +139,19 @@ void register_journal_metrics(cs::metrics::registry& m, const cs::journal::journ
 int run_serve(const cs::config::config& cfg, const std::string& config_path) {
   if (cfg.database.migrate_on_start && run_migrate(cfg) != 0) return 1;
   cs::metrics::registry metrics;
-  metrics.gauge("caliper_build_info{version=\"" CALIPER_SESSIOND_VERSION "\"}", "Build information.", [] { return 1.0; });
-  cs::store::batch_writer writer(writer_options(cfg.database));
+  metrics.gauge("caliper_build_info", "Build information.", [] { return 1.0; },
+                "version=\"" CALIPER_SESSIOND_VERSION "\"");
+  auto& batch_rows = metrics.histogram_of("caliper_writer_batch_rows", "SessionEvents per committed batch.",
+                                          {1, 10, 50, 100, 250, 500, 1000, 2500, 5000});
+  auto& flush_seconds =
+      metrics.histogram_of("caliper_writer_flush_seconds", "Time to commit one batch, retries included.",
+                           {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
+  auto options = writer_options(cfg.database);
+  options.on_flush = [&batch_rows, &flush_seconds](std::size_t rows, std::chrono::nanoseconds elapsed) {
+    batch_rows.observe(static_cast<double>(rows));
+    flush_seconds.observe(std::chrono::duration<double>(elapsed).count());
+  };
+  cs::store::batch_writer writer(std::move(options));
   register_writer_metrics(metrics, writer);
   writer.start();
   // durability "journal": requests go to the journal, which drains into the writer.
@@ -183,6 +195,16 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
     stop_store(cfg.database.drain_timeout);
     spdlog::info("writer stopped");
   };
+  namespace sd = cs::app;
+  hooks.reloading = [] { sd::notify_reloading(); };
+  hooks.reloaded = [] { sd::notify_ready(); };
+  hooks.stopping = [] { sd::notify_stopping(); };
+  if (auto every = sd::watchdog_interval()) {
+    hooks.watchdog = [] { sd::notify_watchdog(); };
+    hooks.watchdog_every = *every;
+  }
+  sd::notify_ready();
+  sd::notify_status("serving");
   server.run(std::move(hooks));
   spdlog::info("caliper-sessiond stopped");
   return 0;

@@ -72,6 +72,12 @@ struct server::impl {
 
   void reload() {
     if (!hooks.reload) return;
+    if (hooks.reloading) hooks.reloading();
+    apply_reload();
+    if (hooks.reloaded) hooks.reloaded();
+  }
+
+  void apply_reload() {
     auto cfg = hooks.reload();
     if (!cfg) {
       spdlog::error("reload: keeping the running configuration");
@@ -93,11 +99,23 @@ struct server::impl {
 
   void begin_shutdown() {
     if (state->draining.exchange(true)) return;
+    if (hooks.stopping) hooks.stopping();
     signals.cancel();
     boost::system::error_code ec;
     acceptor.close(ec);
     state->connections.close_idle();
     net::co_spawn(ioc, wait_drained(), net::detached);
+  }
+
+  /// Pings the watchdog from the I/O threads, so a stuck event loop stops the pings.
+  net::awaitable<void> watchdog_loop() {
+    net::steady_timer timer(ioc);
+    for (;;) {
+      hooks.watchdog();
+      timer.expires_after(hooks.watchdog_every);
+      auto [ec] = co_await timer.async_wait(nothrow);
+      if (ec) co_return;
+    }
   }
 
   /// Waits for the open connections to finish their requests, then stops the writer.
@@ -156,6 +174,8 @@ void server::run(server_hooks hooks) {
   impl_->hooks = std::move(hooks);
   net::co_spawn(impl_->ioc, impl_->accept_loop(), net::detached);
   impl_->wait_signal();
+  if (impl_->hooks.watchdog && impl_->hooks.watchdog_every.count() > 0)
+    net::co_spawn(impl_->ioc, impl_->watchdog_loop(), net::detached);
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < impl_->threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();

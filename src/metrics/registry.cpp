@@ -13,7 +13,7 @@ void header(std::string& out, const std::string& name, const std::string& help, 
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  std::snprintf(buf, sizeof buf, "%.12g", v);
   return buf;
 }
 
@@ -43,9 +43,43 @@ counter_family& registry::counters(const std::string& name, const std::string& h
   return *slot;
 }
 
-void registry::gauge(const std::string& name, const std::string& help, std::function<double()> read) {
+void registry::gauge(const std::string& name, const std::string& help, std::function<double()> read,
+                     const std::string& labels) {
   std::lock_guard lock(mutex_);
-  sampled_.push_back({name, help, "gauge", "", std::move(read)});
+  sampled_.push_back({name, help, "gauge", labels, std::move(read)});
+}
+
+histogram& registry::histogram_of(const std::string& name, const std::string& help, std::vector<double> bounds) {
+  std::lock_guard lock(mutex_);
+  auto& slot = histograms_[name];
+  if (!slot.h) slot = {help, std::make_unique<histogram>(std::move(bounds))};
+  return *slot.h;
+}
+
+histogram::histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i] = 0;
+}
+
+void histogram::observe(double v) noexcept {
+  std::size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  double old = sum_.load(std::memory_order_relaxed);
+  while (!sum_.compare_exchange_weak(old, old + v, std::memory_order_relaxed)) {
+  }
+}
+
+void histogram::render(const std::string& name, std::string& out) const {
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    const std::string le = i < bounds_.size() ? format_value(bounds_[i]) : "+Inf";
+    out += name + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  out += name + "_sum " + format_value(sum_.load(std::memory_order_relaxed)) + "\n";
+  out += name + "_count " + std::to_string(count_.load(std::memory_order_relaxed)) + "\n";
 }
 
 void registry::counter_fn(const std::string& name, const std::string& help, const std::string& labels,
@@ -58,6 +92,10 @@ std::string registry::render() const {
   std::string out;
   std::lock_guard lock(mutex_);
   for (const auto& [name, family] : families_) family->render(out);
+  for (const auto& [name, named] : histograms_) {
+    header(out, name, named.help, "histogram");
+    named.h->render(name, out);
+  }
   std::string last;
   for (const auto& s : sampled_) {
     if (s.name != last) header(out, s.name, s.help, s.type.c_str());

@@ -194,8 +194,10 @@ void batch_writer::impl::run(std::size_t index) {
       if (items->empty()) continue;  // the idle check found the connection gone
       job.emplace(std::move(*items), write);
     }
+    const auto started = clock::now();
     auto err = job->run(conn);
     if (!err) {
+      if (opt.on_flush) opt.on_flush(job->row_count(), clock::now() - started);
       job->complete_committed(stats);
       job.reset();
       quick_retries = 0;

@@ -136,6 +136,12 @@ void flush_job::finish(item_state& s, outcome o, writer_stats* stats) {
   }
 }
 
+std::size_t flush_job::row_count() const noexcept {
+  std::size_t n = 0;
+  for (const item_state& s : items_) n += s.item.batch.events.size();
+  return n;
+}
+
 void flush_job::complete_committed(writer_stats& stats) {
   ++stats.batches;
   for (item_state& s : items_)

@@ -33,6 +33,9 @@ public:
   std::optional<clock::time_point> oldest() const noexcept;
   bool done() const noexcept { return !oldest(); }
 
+  /// SessionEvents in this flush (for the batch-size histogram).
+  std::size_t row_count() const noexcept;
+
 private:
   enum class row_state : std::uint8_t { pending, inserted, duplicate, refused };
 

@@ -1,6 +1,7 @@
 #pragma once
 /// The HTTPS listener and its connections (DESIGN sections 2 and 6).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,14 @@ struct server_hooks {
   std::function<std::optional<config::config>()> reload;
   /// After the last connection has finished during shutdown: flush and stop the writer.
   std::function<void()> drained;
+  /// When a reload starts, and when it has ended (applied or not): for sd_notify.
+  std::function<void()> reloading;
+  std::function<void()> reloaded;
+  /// When SIGTERM/SIGINT starts the shutdown.
+  std::function<void()> stopping;
+  /// Called every `watchdog_every` on an I/O thread while the server runs (0: never).
+  std::function<void()> watchdog;
+  std::chrono::microseconds watchdog_every{0};
 };
 
 class server {

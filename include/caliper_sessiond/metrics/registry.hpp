@@ -36,12 +36,30 @@ private:
   std::map<std::string, std::unique_ptr<counter>> children_;
 };
 
+/// A histogram with fixed upper bounds; lock-free to observe.
+class histogram {
+public:
+  explicit histogram(std::vector<double> bounds);
+  void observe(double v) noexcept;
+  /// Appends the _bucket/_sum/_count lines for `name`.
+  void render(const std::string& name, std::string& out) const;
+
+private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;  ///< one per bound, plus +Inf
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<double> sum_{0};
+};
+
 /// Every metric of the process.
 class registry {
 public:
   counter_family& counters(const std::string& name, const std::string& help);
-  /// A gauge whose value is read when scraped.
-  void gauge(const std::string& name, const std::string& help, std::function<double()> read);
+  /// A gauge whose value is read when scraped; `labels` is the inside of {…} or "".
+  void gauge(const std::string& name, const std::string& help, std::function<double()> read,
+             const std::string& labels = "");
+  /// A histogram, created on first use with these bucket bounds.
+  histogram& histogram_of(const std::string& name, const std::string& help, std::vector<double> bounds);
   /// A counter whose value is read when scraped (for counts kept elsewhere, e.g. the writer's).
   void counter_fn(const std::string& name, const std::string& help, const std::string& labels,
                   std::function<double()> read);
@@ -54,6 +72,11 @@ private:
   };
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<counter_family>> families_;
+  struct named_histogram {
+    std::string help;
+    std::unique_ptr<histogram> h;
+  };
+  std::map<std::string, named_histogram> histograms_;
   std::vector<sampled> sampled_;
 };
 

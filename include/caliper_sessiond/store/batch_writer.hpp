@@ -25,7 +25,9 @@ struct writer_options {
   std::chrono::milliseconds commit_timeout{10'000};   ///< give up on a batch (503) after this,
                                                       ///< counted from submit, checked between tries
   std::chrono::milliseconds reconnect_min{100};       ///< reconnect backoff doubles from this,
-  std::chrono::milliseconds reconnect_max{5'000};     ///< up to this, each wait jittered to [d/2, d]
+  std::chrono::milliseconds reconnect_max{5'000};
+  /// Called on a writer thread after each committed flush: its rows and how long it took.
+  std::function<void(std::size_t rows, std::chrono::nanoseconds elapsed)> on_flush;     ///< up to this, each wait jittered to [d/2, d]
 };
 
 /// Live counters, read by /metrics and /readyz.
