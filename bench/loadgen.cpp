@@ -4,9 +4,13 @@
 //
 //   caliper-loadgen --url https://127.0.0.1:8443/caliper --key KEY [--cacert FILE]
 //                   [--connections 8] [--seconds 10] [--events 10] [--other-share 0.3]
-//                   [--rate 0] [--ids-out FILE]
+//                   [--rate 0] [--ids-out FILE] [--max-requests 0] [--reconnect 0|1]
 // --events: SessionEvents per envelope; --other-share: extra non-session events per
 // SessionEvent (ViewEvents); --rate: total requests/s (0 = as fast as possible).
+// --max-requests: stop after this many requests in all (0 = until --seconds is over).
+// --reconnect 1: when a connection fails (server killed or restarting), connect again (every
+// 20 ms until --seconds is over) and go on; the request whose connection died got no 200 and
+// is not recorded. Only ids of requests answered 200 go to --ids-out.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -44,6 +48,8 @@ struct options {
   double other_share = 0.3;
   double rate = 0;
   std::string ids_out;
+  long long max_requests = 0;
+  bool reconnect = false;
 };
 
 options parse_args(int argc, char** argv) {
@@ -67,6 +73,8 @@ options parse_args(int argc, char** argv) {
     else if (a == "--other-share") o.other_share = std::stod(v);
     else if (a == "--rate") o.rate = std::stod(v);
     else if (a == "--ids-out") o.ids_out = v;
+    else if (a == "--max-requests") o.max_requests = std::stoll(v);
+    else if (a == "--reconnect") o.reconnect = v == "1" || v == "true";
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       std::exit(2);
@@ -133,27 +141,33 @@ struct shared_results {
   std::mutex mutex;
   std::vector<double> latencies_ms;
   std::vector<std::string> acked_ids;
-  std::uint64_t ok = 0, failed = 0, events = 0;
+  std::uint64_t ok = 0, failed = 0, events = 0, connection_errors = 0;
   std::map<int, std::uint64_t> statuses;
+  std::atomic<long long> requests_left{0};  ///< with --max-requests
 };
 
+/// How a connection's run ended.
+enum class run_end { done, connection_error };
+
 template <class Stream>
-void drive(Stream& stream, const options& o, int index, clock_type::time_point start, clock_type::time_point end,
-           shared_results& out) {
+run_end drive(Stream& stream, const options& o, int index, clock_type::time_point start, clock_type::time_point end,
+              shared_results& out, std::uint64_t& n) {
   std::mt19937_64 rng(0x5eed + index * 7919 + std::random_device{}());
+  run_end how = run_end::done;
   beast::flat_buffer buffer;
   std::vector<double> lat;
   std::vector<std::string> acked;
   std::map<int, std::uint64_t> statuses;
   std::uint64_t ok = 0, failed = 0, events = 0;
   const double per_conn_rate = o.rate > 0 ? o.rate / o.connections : 0;
-  for (std::uint64_t n = 0;; ++n) {
+  for (;; ++n) {
     auto send_at = clock_type::now();
     if (per_conn_rate > 0) {
       send_at = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(n / per_conn_rate));
       std::this_thread::sleep_until(send_at);  // fixed-rate mode: latency counts from the scheduled time
     }
     if (clock_type::now() >= end) break;
+    if (o.max_requests > 0 && out.requests_left.fetch_sub(1) <= 0) break;
     std::vector<std::string> ids;
     http::request<http::string_body> req{http::verb::post, o.path, 11};
     req.set(http::field::host, o.host);
@@ -169,6 +183,7 @@ void drive(Stream& stream, const options& o, int index, clock_type::time_point s
     if (ec) {
       std::fprintf(stderr, "connection %d: %s\n", index, ec.message().c_str());
       ++failed;
+      how = run_end::connection_error;
       break;
     }
     ++statuses[res.result_int()];
@@ -187,7 +202,9 @@ void drive(Stream& stream, const options& o, int index, clock_type::time_point s
   out.ok += ok;
   out.failed += failed;
   out.events += events;
+  if (how == run_end::connection_error) ++out.connection_errors;
   for (auto [s, c] : statuses) out.statuses[s] += c;
+  return how;
 }
 
 double percentile(std::vector<double>& v, double p) {
@@ -210,30 +227,41 @@ int main(int argc, char** argv) {
   net::ip::tcp::resolver resolver(ioc);
   const auto endpoints = resolver.resolve(o.host, o.port);
   shared_results results;
+  results.requests_left = o.max_requests;
   std::vector<std::thread> threads;
   const auto start = clock_type::now() + std::chrono::milliseconds(200);
   const auto end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
   for (int i = 0; i < o.connections; ++i) {
     threads.emplace_back([&, i] {
       net::io_context local;
-      beast::error_code ec;
-      if (o.tls) {
-        beast::ssl_stream<beast::tcp_stream> stream(local, ctx);
-        SSL_set_tlsext_host_name(stream.native_handle(), o.host.c_str());
-        beast::get_lowest_layer(stream).connect(endpoints, ec);
-        if (!ec) stream.handshake(net::ssl::stream_base::client, ec);
-        if (ec) {
-          std::fprintf(stderr, "connect: %s\n", ec.message().c_str());
-          return;
+      std::uint64_t scheduled = 0;  // requests of this connection so far (fixed-rate schedule)
+      for (bool first = true;; first = false) {
+        if (!first) {
+          if (!o.reconnect || clock_type::now() >= end) return;
+          if (o.max_requests > 0 && results.requests_left.load() <= 0) return;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // reconnect pacing
         }
-        std::this_thread::sleep_until(start);
-        drive(stream, o, i, start, end, results);
-      } else {
-        beast::tcp_stream stream(local);
-        stream.connect(endpoints, ec);
-        if (ec) return;
-        std::this_thread::sleep_until(start);
-        drive(stream, o, i, start, end, results);
+        beast::error_code ec;
+        run_end how = run_end::done;
+        if (o.tls) {
+          beast::ssl_stream<beast::tcp_stream> stream(local, ctx);
+          SSL_set_tlsext_host_name(stream.native_handle(), o.host.c_str());
+          beast::get_lowest_layer(stream).connect(endpoints, ec);
+          if (!ec) stream.handshake(net::ssl::stream_base::client, ec);
+          if (ec) {
+            if (!o.reconnect) std::fprintf(stderr, "connect: %s\n", ec.message().c_str());
+            continue;
+          }
+          if (first) std::this_thread::sleep_until(start);
+          how = drive(stream, o, i, start, end, results, scheduled);
+        } else {
+          beast::tcp_stream stream(local);
+          stream.connect(endpoints, ec);
+          if (ec) continue;
+          if (first) std::this_thread::sleep_until(start);
+          how = drive(stream, o, i, start, end, results, scheduled);
+        }
+        if (how == run_end::done) return;
       }
     });
   }
@@ -241,10 +269,11 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
   auto& l = results.latencies_ms;
   std::printf("{\"connections\":%d,\"events_per_envelope\":%d,\"seconds\":%.2f,\"requests_ok\":%llu,"
-              "\"requests_failed\":%llu,\"requests_per_s\":%.1f,\"events_per_s\":%.1f,"
+              "\"requests_failed\":%llu,\"connection_errors\":%llu,\"requests_per_s\":%.1f,\"events_per_s\":%.1f,"
               "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"statuses\":{",
               o.connections, o.events, secs, static_cast<unsigned long long>(results.ok),
-              static_cast<unsigned long long>(results.failed), static_cast<double>(results.ok) / secs,
+              static_cast<unsigned long long>(results.failed),
+              static_cast<unsigned long long>(results.connection_errors), static_cast<double>(results.ok) / secs,
               static_cast<double>(results.events) / secs, percentile(l, 0.5), percentile(l, 0.99),
               percentile(l, 0.999));
   bool first = true;

@@ -166,6 +166,7 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     if (us > stats.fsync_us_max) stats.fsync_us_max = us;
     stats.records_appended += done.size();
     std::lock_guard lk(m);
+    last_write_failed = false;
     segments[active].durable_end = offset + bytes.size();
     drain_cv.notify_all();
   } else {
@@ -184,6 +185,7 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     if (auto it = segments.find(active); it != segments.end()) it->second.sealed = true;
     stats.bytes -= bytes.size();
     failed_until = clock::now() + opt.failure_backoff;
+    last_write_failed = true;
   }
   const auto o = err == 0 ? store::outcome::committed : store::outcome::unavailable;
   for (auto& p : done) call(p.done, o, p.report);
@@ -225,7 +227,8 @@ bool journal::ready() const noexcept {
   const auto& s = *impl_;
   std::lock_guard lk(s.m);
   // At the bound: when a request like the last one would not fit.
-  return s.accepting && clock::now() >= s.failed_until && s.stats.bytes + s.last_record_bytes <= s.opt.max_bytes;
+  // After a failed write, not ready until one succeeds (submits are tried again after the backoff).
+  return s.accepting && !s.last_write_failed && s.stats.bytes + s.last_record_bytes <= s.opt.max_bytes;
 }
 
 bool journal::drained() const {

@@ -63,6 +63,7 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   bool stop_flusher = false;
   bool rotate_requested = false;
   clock::time_point failed_until{};
+  bool last_write_failed = false;  ///< not ready until a write succeeds again
   std::uint64_t last_record_bytes = 0;  ///< the size of the latest request, for ready()
   std::map<std::uint64_t, segment> segments;
   std::uint64_t active = 0;  ///< the segment appended to

@@ -65,6 +65,9 @@ server_process::server_process(options o) : opts_(std::move(o)) {
        << "tls_cert = \"" << dir_ << "/cert.pem\"\ntls_key = \"" << dir_ << "/key.pem\"\n"
        << opts_.extra_toml << "\n"
        << "[database]\nurl = \"" << opts_.database_url << "\"\n"
+       << opts_.database_toml << "\n"
+       << "[journal]\ndir = \"" << journal_dir() << "\"\n"
+       << opts_.journal_toml << "\n"
        << "[log]\nlevel = \"debug\"\n";
   for (const auto& [name, secret] : opts_.api_keys)
     toml << "[[api_keys]]\nname = \"" << name << "\"\nsecret = \"" << secret << "\"\n";
@@ -77,6 +80,10 @@ server_process::~server_process() {
   }
   std::error_code ec;
   fs::remove_all(dir_, ec);
+}
+
+std::string server_process::journal_dir() const {
+  return opts_.journal_dir.empty() ? dir_ + "/journal" : opts_.journal_dir;
 }
 
 std::string server_process::base_url() const {

@@ -29,6 +29,9 @@ public:
     std::string database_url;
     bool tls = true;
     std::string extra_toml;  ///< appended to the [server] section
+    std::string database_toml;  ///< appended to the [database] section
+    std::string journal_toml;   ///< appended to the [journal] section (e.g. durability = "database")
+    std::string journal_dir;    ///< default: a folder "journal" in dir()
     std::vector<std::pair<std::string, std::string>> api_keys{{"learn-test", "test-secret-0123456789abcdef"}};
   };
 
@@ -40,7 +43,10 @@ public:
   /// Starts the binary and waits until /healthz answers. False (with the log) when it does not.
   bool start(std::chrono::seconds deadline = std::chrono::seconds(30));
   /// Sends a signal and waits for the exit status (-1 when it did not exit in time).
+  /// start() may be called again afterwards: same folder, port and configuration.
   int stop(int signal, std::chrono::seconds deadline = std::chrono::seconds(30));
+  /// kill -9, and wait for it to be gone.
+  void kill() { stop(9); }
 
   /// curl against the server: `path` like "/caliper", extra curl arguments as given.
   http_reply request(const std::string& method, const std::string& path, const std::vector<std::string>& args = {}) const;
@@ -50,6 +56,10 @@ public:
   std::string base_url() const;
   const std::string& dir() const { return dir_; }
   const std::string& key() const { return opts_.api_keys.front().second; }
+  int port() const { return port_; }
+  std::string cert() const { return dir_ + "/cert.pem"; }
+  std::string journal_dir() const;
+  bool running() const { return pid_ > 0; }
   std::string log() const;
 
 private:
