@@ -137,7 +137,12 @@ void register_journal_metrics(cs::metrics::registry& m, const cs::journal::journ
 }
 
 int run_serve(const cs::config::config& cfg, const std::string& config_path) {
-  if (cfg.database.migrate_on_start && run_migrate(cfg) != 0) return 1;
+  if (cfg.database.migrate_on_start && run_migrate(cfg) != 0) {
+    // With the journal, requests are taken while PostgreSQL is away (a restart during a database
+    // outage must not lose events either); they wait in the journal until the writer can store them.
+    if (!cfg.journal.enabled()) return 1;
+    spdlog::warn("serving without the migrations: events wait in the journal until the database accepts them");
+  }
   cs::metrics::registry metrics;
   metrics.gauge("caliper_build_info", "Build information.", [] { return 1.0; },
                 "version=\"" CALIPER_SESSIOND_VERSION "\"");

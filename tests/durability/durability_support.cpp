@@ -95,6 +95,7 @@ server_process::options server_opts(const std::string& url, const std::string& j
                                     const std::string& journal_dir, const std::string& database_toml) {
   server_process::options o;
   o.database_url = url;
+  o.durability = "journal";
   o.journal_toml = journal_toml;
   o.journal_dir = journal_dir;
   o.database_toml = database_toml;

@@ -46,7 +46,7 @@ private:
   std::string out_, err_, ids_;
 };
 
-/// Server options: database URL, lines for [journal], the journal folder ("" = in the server's
+/// Server options, durability "journal": database URL, more lines for [journal], the journal folder ("" = in the server's
 /// folder), lines for [database].
 server_process::options server_opts(const std::string& url, const std::string& journal_toml = "",
                                     const std::string& journal_dir = "", const std::string& database_toml = "");

@@ -35,7 +35,9 @@ TEST(outage, postgres_down_20s_journal_mode_accepts_all_database_mode_answers_50
   const auto journal_url = env->create_database("outage_journal");
   const auto database_url = env->create_database("outage_database");
   server_process journal(server_opts(journal_url));
-  server_process database(server_opts(database_url, "durability = \"database\""));
+  auto database_mode = server_opts(database_url);
+  database_mode.durability = "database";
+  server_process database(database_mode);
   ASSERT_TRUE(journal.start()) << journal.log();
   ASSERT_TRUE(database.start()) << database.log();
   // Paced, so that the journal grows by a bounded amount during the outage.

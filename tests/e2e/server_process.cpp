@@ -66,7 +66,7 @@ server_process::server_process(options o) : opts_(std::move(o)) {
        << opts_.extra_toml << "\n"
        << "[database]\nurl = \"" << opts_.database_url << "\"\n"
        << opts_.database_toml << "\n"
-       << "[journal]\ndir = \"" << journal_dir() << "\"\n"
+       << "[journal]\ndurability = \"" << opts_.durability << "\"\ndir = \"" << journal_dir() << "\"\n"
        << opts_.journal_toml << "\n"
        << "[log]\nlevel = \"debug\"\n";
   for (const auto& [name, secret] : opts_.api_keys)

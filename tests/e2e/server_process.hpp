@@ -30,7 +30,8 @@ public:
     bool tls = true;
     std::string extra_toml;  ///< appended to the [server] section
     std::string database_toml;  ///< appended to the [database] section
-    std::string journal_toml;   ///< appended to the [journal] section (e.g. durability = "database")
+    std::string durability = "database";  ///< [journal] durability: 200 after commit, as these tests expect
+    std::string journal_toml;   ///< appended to the [journal] section
     std::string journal_dir;    ///< default: a folder "journal" in dir()
     std::vector<std::pair<std::string, std::string>> api_keys{{"learn-test", "test-secret-0123456789abcdef"}};
   };
