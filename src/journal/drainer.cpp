@@ -199,8 +199,10 @@ bool journal::impl::drain_one(std::unique_lock<std::mutex>& lk) {
   if (inflight >= opt.drain_inflight_events) return false;
   auto it = segments.find(read_pos.segment);
   if (it == segments.end()) {
-    if (segments.empty() || segments.begin()->first > read_pos.segment) return false;
-    read_pos = {segments.lower_bound(read_pos.segment)->first, 0};
+    // Not created yet (the next segment), or gone: go on with the next one that exists.
+    const auto next = segments.lower_bound(read_pos.segment);
+    if (next == segments.end()) return false;
+    read_pos = {next->first, 0};
     return true;
   }
   if (read_pos.offset >= it->second.durable_end) {

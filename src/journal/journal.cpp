@@ -92,10 +92,17 @@ void journal::impl::open() {
     spdlog::info("journal: {} bytes in {} segments to replay, from segment {} offset {}", backlog,
                  segments.size(), read_pos.segment, read_pos.offset);
 
-  active = segments.empty() ? 1 : segments.rbegin()->first + 1;
+  // New segments are numbered after everything seen, the checkpoint included: a stale checkpoint
+  // must never name a segment that holds new records.
+  active = std::max(segments.empty() ? 1 : segments.rbegin()->first + 1, checkpoint ? checkpoint->segment + 1 : 1);
   if (!segments.contains(read_pos.segment)) read_pos = position{active, 0};
-  if (const int err = rotate()) throw std::runtime_error("journal: cannot create a segment in " + opt.dir + ": " + std::strerror(err));
+  // A full disk must not keep the server from starting: the first write tries again (503 until then).
+  if (const int err = rotate()) spdlog::error("journal: cannot create a segment in {}: {}", opt.dir, std::strerror(err));
   if (removed) fsync_dir(opt.dir);
+  if (!checkpoint || !(*checkpoint == read_pos)) {
+    if (const int err = write_checkpoint(opt.dir, read_pos))
+      spdlog::warn("journal: cannot write the checkpoint in {}: {}", opt.dir, std::strerror(err));
+  }
   accepting = true;
 }
 
@@ -148,14 +155,16 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
   bool must_rotate = false;
   {
     std::lock_guard lk(m);
-    offset = segments[active].durable_end;
+    const auto it = segments.find(active);
+    offset = it == segments.end() ? 0 : it->second.durable_end;
     must_rotate = active_fd < 0 || rotate_requested || (offset > 0 && offset + bytes.size() > opt.segment_bytes);
   }
   int err = 0;
   if (must_rotate) {
     err = rotate();
-    offset = 0;
+    if (err == 0) offset = 0;
   }
+  const bool wrote = err == 0;  // else the new segment could not be created: nothing to cut off
   const auto t0 = clock::now();
   if (err == 0) err = write_all(active_fd, bytes.data(), bytes.size(), offset);
   if (err == 0 && ::fdatasync(active_fd) != 0) err = errno;
@@ -167,7 +176,7 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     stats.records_appended += done.size();
     std::lock_guard lk(m);
     last_write_failed = false;
-    segments[active].durable_end = offset + bytes.size();
+    segments.at(active).durable_end = offset + bytes.size();
     drain_cv.notify_all();
   } else {
     // Nothing of this group is acknowledged. Cut it off, and never append to a file whose
@@ -176,7 +185,7 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     spdlog::error("journal: cannot write {} bytes to {}: {}; answering 503 for {}ms", bytes.size(),
                   segment_file_name(active), std::strerror(err), opt.failure_backoff.count());
     if (active_fd >= 0) {
-      if (::ftruncate(active_fd, static_cast<off_t>(offset)) != 0)
+      if (wrote && ::ftruncate(active_fd, static_cast<off_t>(offset)) != 0)
         spdlog::warn("journal: cannot cut the failed write off {}: {}", segment_file_name(active), std::strerror(errno));
       ::close(active_fd);
       active_fd = -1;

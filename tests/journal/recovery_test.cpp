@@ -163,3 +163,22 @@ TEST(journal_recovery, garbage_checkpoint_means_replay_from_the_oldest_segment) 
   ASSERT_TRUE(down.wait_for([](const fake_sink& s) { return s.ids().size() == 4; }));
   EXPECT_EQ(down.ids(), ids_of({0, 1}));
 }
+
+TEST(journal_recovery, records_after_a_stale_checkpoint_are_replayed) {
+  temp_dir d;
+  journal_undrained(d, 3);
+  {
+    fake_sink down;
+    j::journal jr(options_for(d), down);
+    ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+    jr.stop(std::chrono::milliseconds(1000));
+  }
+  const auto stale = j::read_checkpoint(d.path());
+  ASSERT_TRUE(stale);
+  journal_undrained(d, 1);  // "b0" again, in a new segment
+  ASSERT_EQ(j::write_checkpoint(d.path(), *stale), 0);  // as if the newer checkpoint never reached the disk
+  fake_sink down;
+  j::journal jr(options_for(d), down);
+  ASSERT_TRUE(down.wait_for([](const fake_sink& s) { return s.ids().size() == 2; }));
+  EXPECT_EQ(down.ids(), ids_of({0}));
+}
