@@ -165,6 +165,8 @@ void read_settings(reader& r, config& c) {
 
   r.text("log", "level", c.log.level);
   r.text("log", "format", c.log.format);
+  r.boolean("log", "access", c.log.access);
+  r.boolean("log", "mask_client_ip", c.log.mask_client_ip);
 }
 
 std::optional<std::string> read_secret_file(const std::string& path) {

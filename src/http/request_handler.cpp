@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <memory>
 #include <utility>
 
@@ -184,10 +185,11 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
     auto res = refuse(source, result.error->status, result.error->title, result.error->detail, body, version);
     co_return finish(std::move(res), "ingest", source, started);
   }
-  st_.events.with(R"(outcome="skipped")").inc(result.skipped);
-  st_.events.with(R"(outcome="rejected")").inc(result.rejects.size());
-  st_.events.with(R"(outcome="parsed")").inc(result.events.size());
+  st_.events.with(R"(action="other",outcome="skipped")").inc(result.skipped);
+  st_.events.with(R"(action="unknown",outcome="rejected")").inc(result.rejects.size());
   const std::size_t rejected = result.rejects.size();
+  std::array<std::size_t, 3> by_action{};
+  for (const auto& e : result.events) ++by_action[static_cast<std::size_t>(e.action)];
   response ok{bhttp::status::ok, version};
   ok.prepare_payload();
   if (result.events.empty() && result.rejects.empty()) co_return finish(std::move(ok), "ingest", source, started);
@@ -196,6 +198,12 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
   auto ex = co_await net::this_coro::executor;
   auto pending = submit(st_.sink, std::move(batch), ex);
   auto [outcome, report] = co_await std::move(pending);
+  const char* verdict = outcome == store::outcome::committed ? "accepted" : "refused";
+  for (std::size_t a = 0; a < by_action.size(); ++a) {
+    if (by_action[a] == 0) continue;
+    const auto action = caliper::to_string(static_cast<caliper::session_action>(a));
+    st_.events.with("action=\"" + std::string(action) + "\",outcome=\"" + verdict + "\"").inc(by_action[a]);
+  }
   if (outcome != store::outcome::committed) {
     auto res = problem(503, "Service Unavailable", "the events cannot be stored durably now; retry later", version);
     res.set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
@@ -204,15 +212,35 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
   co_return finish(std::move(ok), "ingest", source, started, report.inserted, report.duplicates, rejected);
 }
 
-response request_handler::finish(response res, const std::string& route, const std::string& source,
+std::string client_address(const boost::asio::ip::tcp::endpoint& peer, bool mask) {
+  auto address = peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  if (!mask) return address.to_string();
+  if (address.is_v4()) {
+    auto bytes = address.to_v4().to_bytes();
+    bytes[3] = 0;
+    return boost::asio::ip::address_v4(bytes).to_string() + "/24";
+  }
+  auto bytes = address.to_v6().to_bytes();
+  for (std::size_t i = 6; i < bytes.size(); ++i) bytes[i] = 0;
+  return boost::asio::ip::address_v6(bytes).to_string() + "/48";
+}
+
+response request_handler::finish(response res, std::string_view route, const std::string& source,
                                  std::chrono::steady_clock::time_point started, std::size_t stored,
                                  std::size_t duplicates, std::size_t rejected) {
   const int status = static_cast<int>(res.result_int());
-  st_.requests.with("route=\"" + route + "\",status=\"" + std::to_string(status) + "\"").inc();
+  st_.requests.with("route=\"" + std::string(route) + "\",status=\"" + std::to_string(status) + "\"").inc();
   const auto id = st_.next_request_id.fetch_add(1, std::memory_order_relaxed);
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-  spdlog::debug("request id={} route={} source={} status={} stored={} duplicate={} rejected={} latency_us={}", id,
-                route, source.empty() ? "-" : source, status, stored, duplicates, rejected, us.count());
+  res.set("X-Request-Id", std::to_string(id));
+  if (st_.cfg.log.access) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    spdlog::info("request id={} client={} route={} source={} status={} stored={} duplicate={} rejected={} "
+                 "latency_ms={:.3f}",
+                 id, client_, route, source.empty() ? "-" : source, status, stored, duplicates, rejected,
+                 static_cast<double>(us.count()) / 1000.0);
+  }
   return res;
 }
 

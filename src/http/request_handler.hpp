@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -46,13 +47,17 @@ private:
   response problem(int status, std::string_view title, std::string detail, unsigned version);
   response refuse(const std::string& source, int status, std::string_view title, std::string detail,
                   std::string_view body, unsigned version);
-  response finish(response res, const std::string& route, const std::string& source,
+  response finish(response res, std::string_view route, const std::string& source,
                   std::chrono::steady_clock::time_point started, std::size_t stored = 0, std::size_t duplicates = 0,
                   std::size_t rejected = 0);
 
   server_state& st_;
   const reloadable& snapshot_;
+  std::string client_ = "-";  ///< peer address for the access log (masked if configured)
 };
+
+/// The peer's address for logs: "-" when unknown, cut to /24 or /48 when `mask`.
+std::string client_address(const boost::asio::ip::tcp::endpoint& peer, bool mask);
 
 template <class Stream>
 boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::beast::flat_buffer& buffer,
@@ -60,6 +65,11 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
   namespace net = boost::asio;
   constexpr auto nothrow = net::as_tuple(net::use_awaitable);
   const auto started = std::chrono::steady_clock::now();
+  if constexpr (requires { boost::beast::get_lowest_layer(stream).socket(); }) {
+    boost::system::error_code peer_ec;
+    const auto peer = boost::beast::get_lowest_layer(stream).socket().remote_endpoint(peer_ec);
+    client_ = peer_ec ? std::string("-") : client_address(peer, st_.cfg.log.mask_client_ip);
+  }
   auto& req = parser.get();
   const unsigned version = req.version();
   auto decision = route(req, parser.content_length() ? std::optional<std::uint64_t>(*parser.content_length())
@@ -73,8 +83,10 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
     bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
     auto [ec, n] = co_await bhttp::async_write(stream, cont, nothrow);
     (void)n;
-    if (ec) co_return finish(simple_problem(400, "Bad Request", "the connection failed"), decision.route,
-                             decision.source, started);
+    if (ec) {
+      auto failed = simple_problem(400, "Bad Request", "the connection failed");
+      co_return finish(std::move(failed), decision.route, decision.source, started);
+    }
   }
   parser.body_limit(st_.cfg.server.body_limit);
   // Room for simdjson's padding up front, so the parser never copies the body.
@@ -90,8 +102,8 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
     co_return finish(std::move(res), decision.route, decision.source, started);
   }
   if (ec) {
-    co_return finish(simple_problem(400, "Bad Request", "the body could not be read: " + ec.message()), decision.route,
-                     decision.source, started);
+    auto failed = simple_problem(400, "Bad Request", "the body could not be read: " + ec.message());
+    co_return finish(std::move(failed), decision.route, decision.source, started);
   }
   const bool keep_alive = req.keep_alive();
   std::string body = std::move(req.body());

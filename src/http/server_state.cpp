@@ -30,7 +30,8 @@ server_state::server_state(const config::config& c, store::event_sink& w, metric
       metrics(m),
       requests(m.counters("caliper_http_requests_total", "HTTP requests by route and status.")),
       events(m.counters("caliper_events_total",
-                        "Events received, by outcome: parsed SessionEvents, rejected SessionEvents, skipped others.")) {}
+                        "Events received, by action and outcome: SessionEvents accepted (answered 200) or refused (503), "
+                        "rejected as invalid, other events and entities skipped.")) {}
 
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
                                                             const std::string& key_file, std::string& error) {

@@ -174,4 +174,8 @@ http_reply server_process::post_file(const std::string& file, const std::string&
                   "@" + file});
 }
 
+void server_process::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 }  // namespace caliper_sessiond::testing

@@ -48,6 +48,10 @@ public:
   int stop(int signal, std::chrono::seconds deadline = std::chrono::seconds(30));
   /// kill -9, and wait for it to be gone.
   void kill() { stop(9); }
+  /// Sends a signal without waiting (e.g. SIGHUP to reload).
+  void signal(int sig) const;
+  /// The configuration file the server reads (rewrite it, then signal(SIGHUP)).
+  std::string config_path() const { return dir_ + "/caliper-sessiond.toml"; }
 
   /// curl against the server: `path` like "/caliper", extra curl arguments as given.
   http_reply request(const std::string& method, const std::string& path, const std::vector<std::string>& args = {}) const;

@@ -63,6 +63,8 @@ struct ingest_config {
 struct log_config {
   std::string level = "info";   ///< trace, debug, info, warn, error, critical, off
   std::string format = "plain"; ///< plain or json
+  bool access = true;           ///< one info line per request
+  bool mask_client_ip = false;  ///< log client addresses truncated (/24, /48)
 };
 
 struct config {

@@ -1,0 +1,131 @@
+// Operations with real tools: SIGHUP reload checked with openssl s_client, /metrics checked
+// with promtool, the access log line.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <regex>
+
+#include "pg_test_env.hpp"
+#include "server_process.hpp"
+
+using namespace caliper_sessiond::testing;
+
+namespace {
+
+constexpr const char* second_key = "second-secret-0123456789abcdef";
+
+/// Polls `done` until it holds or `seconds` pass.
+bool eventually(const std::function<bool()>& done, int seconds = 20) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition, with a deadline
+  }
+  return done();
+}
+
+/// SHA-256 fingerprint of the certificate the server presents to a new connection.
+std::string served_fingerprint(int port) {
+  return run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                     " -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null")
+      .second;
+}
+
+std::string file_fingerprint(const std::string& cert) {
+  return run_command("openssl x509 -noout -fingerprint -sha256 -in '" + cert + "'").second;
+}
+
+class ops_e2e : public ::testing::Test {
+protected:
+  void SetUp() override {
+    env_ = pg_test_env::from_environment();
+    if (!env_) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
+    server_process::options o;
+    o.database_url = env_->create_database("ops");
+    o.api_keys.emplace_back("second", second_key);
+    server_ = std::make_unique<server_process>(o);
+    ASSERT_TRUE(server_->start()) << server_->log();
+    config_ = read_file(server_->config_path());
+  }
+
+  http_reply post_with(const std::string& key) {
+    return server_->request("POST", "/caliper",
+                            {"-H", "Authorization: Bearer " + key, "-H", "Content-Type: application/json",
+                             "--data-binary", "@" + source_dir() + "/tests/fixtures/quickstart-loggedin.json"});
+  }
+
+  void rewrite_config(const std::string& text) { std::ofstream(server_->config_path(), std::ios::trunc) << text; }
+
+  std::optional<pg_test_env> env_;
+  std::unique_ptr<server_process> server_;
+  std::string config_;
+};
+
+}  // namespace
+
+TEST_F(ops_e2e, replaced_certificate_is_served_to_new_connections_after_sighup) {
+  const auto before = served_fingerprint(server_->port());
+  ASSERT_EQ(before, file_fingerprint(server_->cert()));
+  const auto [rc, out] = run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" +
+      server_->dir() + "/key.pem' -out '" + server_->cert() + "' 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  const auto expected = file_fingerprint(server_->cert());
+  ASSERT_NE(expected, before);
+  server_->signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return served_fingerprint(server_->port()) == expected; })) << server_->log();
+  EXPECT_EQ(post_with(server_->key()).status, 200);
+}
+
+TEST_F(ops_e2e, removed_key_is_refused_after_sighup) {
+  ASSERT_EQ(post_with(second_key).status, 200);
+  const auto cut = config_.find("[[api_keys]]\nname = \"second\"");
+  ASSERT_NE(cut, std::string::npos) << config_;
+  rewrite_config(config_.substr(0, cut));
+  server_->signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return post_with(second_key).status == 401; })) << server_->log();
+  EXPECT_EQ(post_with(server_->key()).status, 200);
+}
+
+TEST_F(ops_e2e, broken_config_keeps_the_running_one_and_says_why) {
+  rewrite_config(config_ + "\n[server]\nlisten = \"twice\"\n");
+  server_->signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return server_->log().find("keeping the running configuration") != std::string::npos; }))
+      << server_->log();
+  EXPECT_NE(server_->log().find("reload:"), std::string::npos);
+  EXPECT_EQ(post_with(second_key).status, 200);
+  EXPECT_EQ(server_->request("GET", "/healthz").status, 200);
+}
+
+TEST_F(ops_e2e, metrics_pass_promtool_and_count_requests) {
+  ASSERT_EQ(post_with(server_->key()).status, 200);
+  const auto metrics = server_->request("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find(R"(caliper_http_requests_total{route="ingest",status="200"} 1)"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find(R"(caliper_events_total{action="LoggedIn",outcome="accepted"} 1)"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("caliper_writer_flush_seconds_bucket"), std::string::npos);
+  EXPECT_NE(metrics.body.find("caliper_build_info{version="), std::string::npos);
+  const std::string file = server_->dir() + "/metrics.txt";
+  std::ofstream(file) << metrics.body;
+  if (run_command("command -v promtool").first != 0) GTEST_SKIP() << "promtool is not installed (scripts/bootstrap)";
+  const auto [rc, out] = run_command("promtool check metrics < '" + file + "' 2>&1");
+  EXPECT_EQ(rc, 0) << out << "\n" << metrics.body;
+}
+
+TEST_F(ops_e2e, access_log_has_one_line_per_request_and_no_secret) {
+  ASSERT_EQ(post_with(server_->key()).status, 200);
+  ASSERT_EQ(post_with("wrong-key-0123456789").status, 401);
+  const std::regex line(R"(request id=\d+ client=127\.0\.0\.1 route=ingest source=learn-test status=200 stored=\d+ )");
+  EXPECT_TRUE(eventually([&] { return std::regex_search(server_->log(), line); })) << server_->log();
+  EXPECT_NE(server_->log().find("source=- status=401"), std::string::npos) << server_->log();
+  EXPECT_EQ(server_->log().find(server_->key()), std::string::npos);
+  EXPECT_EQ(server_->log().find(second_key), std::string::npos);
+  EXPECT_EQ(server_->log().find("wrong-key-0123456789"), std::string::npos);
+}
