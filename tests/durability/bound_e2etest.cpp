@@ -18,7 +18,7 @@ using std::chrono::seconds;
 
 namespace {
 
-class bound : public ::testing::Test {
+class durability_bound : public ::testing::Test {
 protected:
   void SetUp() override {
     env_ = pg_test_env::from_environment();
@@ -75,11 +75,11 @@ protected:
 
 }  // namespace
 
-TEST_F(bound, journal_size_bound_answers_503_and_recovers) {
+TEST_F(durability_bound, journal_size_bound_answers_503_and_recovers) {
   fill_then_recover("max_bytes = 1048576\nsegment_bytes = 65536", "caliper_journal_refused_total");
 }
 
-TEST_F(bound, full_filesystem_answers_503_and_recovers) {
+TEST_F(durability_bound, full_filesystem_answers_503_and_recovers) {
   if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=2m") != 0)
     GTEST_SKIP() << "cannot mount a tmpfs (" << std::strerror(errno) << "): needs root or CAP_SYS_ADMIN";
   mounted_ = true;

@@ -18,7 +18,7 @@ using std::chrono::seconds;
 
 namespace {
 
-class crash : public ::testing::Test {
+class durability_crash : public ::testing::Test {
 protected:
   void SetUp() override {
     env_ = pg_test_env::from_environment();
@@ -41,7 +41,7 @@ std::vector<std::string> segments_with_data(const std::string& dir) {
 
 }  // namespace
 
-TEST_F(crash, kill_9_during_load_loses_no_acknowledged_event) {
+TEST_F(durability_crash, kill_9_during_load_loses_no_acknowledged_event) {
   server_process server(server_opts(url_));
   ASSERT_TRUE(server.start()) << server.log();
   load_run load(server, load_opts(8, 3000, 90));
@@ -56,7 +56,7 @@ TEST_F(crash, kill_9_during_load_loses_no_acknowledged_event) {
   EXPECT_EQ(wait_all_stored(url_, ids, seconds(60)), "");
 }
 
-TEST_F(crash, sigterm_during_load_exits_0_and_loses_nothing) {
+TEST_F(durability_crash, sigterm_during_load_exits_0_and_loses_nothing) {
   server_process server(server_opts(url_));
   ASSERT_TRUE(server.start()) << server.log();
   load_run load(server, load_opts(8, 3000, 90));
@@ -69,7 +69,7 @@ TEST_F(crash, sigterm_during_load_exits_0_and_loses_nothing) {
   EXPECT_EQ(wait_all_stored(url_, load.acked_ids(), seconds(60)), "");
 }
 
-TEST_F(crash, torn_last_record_is_cut_off_and_earlier_records_arrive) {
+TEST_F(durability_crash, torn_last_record_is_cut_off_and_earlier_records_arrive) {
   // First run: the database is unreachable, so everything stays in the journal.
   const std::string journal = fs::temp_directory_path() / ("caliper-torn-" + std::to_string(::getpid()));
   fs::remove_all(journal);

@@ -29,7 +29,7 @@ constexpr auto outage = seconds(20);
 }  // namespace
 
 // Both modes run side by side through one outage, to keep the suite short.
-TEST(outage, postgres_down_20s_journal_mode_accepts_all_database_mode_answers_503) {
+TEST(durability_outage, postgres_down_20s_journal_mode_accepts_all_database_mode_answers_503) {
   auto env = pg_test_env::from_environment();
   if (!env) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
   const auto journal_url = env->create_database("outage_journal");
