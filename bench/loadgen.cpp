@@ -5,12 +5,18 @@
 //   caliper-loadgen --url https://127.0.0.1:8443/caliper --key KEY [--cacert FILE]
 //                   [--connections 8] [--seconds 10] [--events 10] [--other-share 0.3]
 //                   [--rate 0] [--ids-out FILE] [--max-requests 0] [--reconnect 0|1]
+//                   [--idle-connections 0] [--idle-interval 10]
 // --events: SessionEvents per envelope; --other-share: extra non-session events per
 // SessionEvent (ViewEvents); --rate: total requests/s (0 = as fast as possible).
 // --max-requests: stop after this many requests in all (0 = until --seconds is over).
 // --reconnect 1: when a connection fails (server killed or restarting), connect again (every
 // 20 ms until --seconds is over) and go on; the request whose connection died got no 200 and
 // is not recorded. Only ids of requests answered 200 go to --ids-out.
+// --idle-connections N: before the load starts, open N more TLS keep-alive connections (one
+// thread drives them all), each posting one 1-event envelope at once and then one every
+// --idle-interval seconds (below the server's read timeout) until --seconds is over: the
+// memory check of bench/run. Their ids go to --ids-out too; they are not in the latency or
+// throughput figures, and add "idle_*" fields to the output line.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -29,8 +35,11 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <memory>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -50,6 +59,8 @@ struct options {
   std::string ids_out;
   long long max_requests = 0;
   bool reconnect = false;
+  int idle_connections = 0;
+  double idle_interval = 10;
 };
 
 options parse_args(int argc, char** argv) {
@@ -75,6 +86,8 @@ options parse_args(int argc, char** argv) {
     else if (a == "--ids-out") o.ids_out = v;
     else if (a == "--max-requests") o.max_requests = std::stoll(v);
     else if (a == "--reconnect") o.reconnect = v == "1" || v == "true";
+    else if (a == "--idle-connections") o.idle_connections = std::stoi(v);
+    else if (a == "--idle-interval") o.idle_interval = std::stod(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       std::exit(2);
@@ -207,6 +220,85 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
   return how;
 }
 
+/// The --idle-connections: many keep-alive connections that post now and then.
+class idle_connections {
+ public:
+  idle_connections(const options& o, net::ssl::context& ctx, const net::ip::tcp::resolver::results_type& endpoints)
+      : o_(o), rng_(0x1d1e + std::random_device{}()) {
+    rlimit r{};  // one descriptor per connection: lift the soft limit to the hard one
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+      r.rlim_cur = r.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &r);
+    }
+    for (int i = 0; i < o.idle_connections; ++i) {
+      auto s = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc_, ctx);
+      SSL_set_tlsext_host_name(s->native_handle(), o.host.c_str());
+      beast::error_code ec;
+      beast::get_lowest_layer(*s).connect(endpoints, ec);
+      if (!ec) s->handshake(net::ssl::stream_base::client, ec);
+      if (ec) {
+        std::fprintf(stderr, "idle connection %d: %s\n", i, ec.message().c_str());
+        continue;
+      }
+      streams_.push_back(std::move(s));
+      post(streams_.size() - 1);
+    }
+  }
+
+  /// Posts on every open connection each --idle-interval seconds until `end`.
+  void run(clock_type::time_point end) {
+    const auto every = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o_.idle_interval));
+    for (auto next = clock_type::now() + every; next < end; next += every) {
+      std::this_thread::sleep_until(next);  // the idle connections' schedule
+      for (std::size_t i = 0; i < streams_.size(); ++i) post(i);
+    }
+  }
+
+  std::size_t open() const {
+    return static_cast<std::size_t>(std::count_if(streams_.begin(), streams_.end(), [](auto& s) { return s != nullptr; }));
+  }
+  std::uint64_t ok() const { return ok_; }
+  std::uint64_t failed() const { return failed_; }
+  std::vector<std::string>& acked() { return acked_; }
+
+ private:
+  void post(std::size_t i) {
+    auto& s = streams_[i];
+    if (!s) return;
+    std::vector<std::string> ids;
+    http::request<http::string_body> req{http::verb::post, o_.path, 11};
+    req.set(http::field::host, o_.host);
+    req.set(http::field::authorization, "Bearer " + o_.key);
+    req.set(http::field::content_type, "application/json");
+    req.body() = envelope(rng_, 1, o_.other_share, ids);
+    req.prepare_payload();
+    beast::error_code ec;
+    http::write(*s, req, ec);
+    http::response<http::string_body> res;
+    if (!ec) http::read(*s, buffer_, res, ec);
+    if (ec) {
+      ++failed_;
+      s.reset();  // a closed idle connection stays closed: open() reports it
+      buffer_.clear();
+      return;
+    }
+    if (res.result_int() != 200) {
+      ++failed_;
+      return;
+    }
+    ++ok_;
+    if (!o_.ids_out.empty()) acked_.insert(acked_.end(), ids.begin(), ids.end());
+  }
+
+  const options& o_;
+  net::io_context ioc_;
+  std::mt19937_64 rng_;
+  beast::flat_buffer buffer_;
+  std::vector<std::unique_ptr<beast::ssl_stream<beast::tcp_stream>>> streams_;
+  std::vector<std::string> acked_;
+  std::uint64_t ok_ = 0, failed_ = 0;
+};
+
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
@@ -228,6 +320,8 @@ int main(int argc, char** argv) {
   const auto endpoints = resolver.resolve(o.host, o.port);
   shared_results results;
   results.requests_left = o.max_requests;
+  std::optional<idle_connections> idle;
+  if (o.idle_connections > 0) idle.emplace(o, ctx, endpoints);  // all open before the load starts
   std::vector<std::thread> threads;
   const auto start = clock_type::now() + std::chrono::milliseconds(200);
   const auto end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
@@ -265,17 +359,25 @@ int main(int argc, char** argv) {
       }
     });
   }
+  if (idle) threads.emplace_back([&] { idle->run(end); });
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
   auto& l = results.latencies_ms;
   std::printf("{\"connections\":%d,\"events_per_envelope\":%d,\"seconds\":%.2f,\"requests_ok\":%llu,"
               "\"requests_failed\":%llu,\"connection_errors\":%llu,\"requests_per_s\":%.1f,\"events_per_s\":%.1f,"
-              "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"statuses\":{",
+              "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,",
               o.connections, o.events, secs, static_cast<unsigned long long>(results.ok),
               static_cast<unsigned long long>(results.failed),
               static_cast<unsigned long long>(results.connection_errors), static_cast<double>(results.ok) / secs,
               static_cast<double>(results.events) / secs, percentile(l, 0.5), percentile(l, 0.99),
               percentile(l, 0.999));
+  if (idle) {
+    std::printf("\"idle_connections\":%d,\"idle_open\":%zu,\"idle_requests_ok\":%llu,\"idle_requests_failed\":%llu,",
+                o.idle_connections, idle->open(), static_cast<unsigned long long>(idle->ok()),
+                static_cast<unsigned long long>(idle->failed()));
+    results.acked_ids.insert(results.acked_ids.end(), idle->acked().begin(), idle->acked().end());
+  }
+  std::printf("\"statuses\":{");
   bool first = true;
   for (auto [s, c] : results.statuses) {
     std::printf("%s\"%d\":%llu", first ? "" : ",", s, static_cast<unsigned long long>(c));
