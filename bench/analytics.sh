@@ -16,7 +16,8 @@
 #   PHASES="load sizes questions trigger" (environment): a subset reruns those on a loaded database
 # The database is created when missing and must be empty for the load. Takes ~45 min for 10M
 # on 2 busy cores (load 11 min, backfill 6 min, the view 5 min, the trigger runs 10 min).
-# Output: a report on stdout; EXPLAIN ANALYZE plans in $OUT (default /tmp).
+# Output: a report on stdout; EXPLAIN ANALYZE plans in $OUT (default /tmp). Results of a
+# 10M run and the decision they led to: bench/analytics-results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
