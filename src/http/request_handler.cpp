@@ -160,7 +160,7 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
     } else if (st_.draining) {
       d.answer = problem(503, "Service Unavailable", "shutting down", v);
     } else if (!st_.sink.ready()) {
-      d.answer = problem(503, "Service Unavailable", "cannot persist events now (database unreachable or backlog full)", v);
+      d.answer = problem(503, "Service Unavailable", "cannot accept events durably now (journal full or failing, or the database unreachable in database mode)", v);
       d.answer->set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
     } else {
       d.answer = ok_text("ready\n", "text/plain");
