@@ -299,6 +299,19 @@ class idle_connections {
   std::uint64_t ok_ = 0, failed_ = 0;
 };
 
+/// The clock starts once every connection's first handshake is done (or failed): the run time
+/// and the fixed-rate schedule count from then, not from before the handshakes.
+struct start_gate {
+  std::atomic<int> arrived{0};
+  std::atomic<bool> open{false};
+  clock_type::time_point start, end;  ///< written before `open`, read after
+
+  void arrive_and_wait() {
+    ++arrived;
+    while (!open.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+};
+
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
@@ -323,8 +336,9 @@ int main(int argc, char** argv) {
   std::optional<idle_connections> idle;
   if (o.idle_connections > 0) idle.emplace(o, ctx, endpoints);  // all open before the load starts
   std::vector<std::thread> threads;
-  const auto start = clock_type::now() + std::chrono::milliseconds(200);
-  const auto end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  start_gate gate;
+  const clock_type::time_point& start = gate.start;
+  const clock_type::time_point& end = gate.end;
   for (int i = 0; i < o.connections; ++i) {
     threads.emplace_back([&, i] {
       net::io_context local;
@@ -342,6 +356,7 @@ int main(int argc, char** argv) {
           SSL_set_tlsext_host_name(stream.native_handle(), o.host.c_str());
           beast::get_lowest_layer(stream).connect(endpoints, ec);
           if (!ec) stream.handshake(net::ssl::stream_base::client, ec);
+          if (first) gate.arrive_and_wait();
           if (ec) {
             if (!o.reconnect) std::fprintf(stderr, "connect: %s\n", ec.message().c_str());
             continue;
@@ -351,6 +366,7 @@ int main(int argc, char** argv) {
         } else {
           beast::tcp_stream stream(local);
           stream.connect(endpoints, ec);
+          if (first) gate.arrive_and_wait();
           if (ec) continue;
           if (first) std::this_thread::sleep_until(start);
           how = drive(stream, o, i, start, end, results, scheduled);
@@ -359,6 +375,12 @@ int main(int argc, char** argv) {
       }
     });
   }
+  for (const auto deadline = clock_type::now() + std::chrono::seconds(60);
+       gate.arrived.load() < o.connections && clock_type::now() < deadline;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // waiting for the handshakes
+  gate.start = clock_type::now() + std::chrono::milliseconds(20);
+  gate.end = gate.start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  gate.open.store(true, std::memory_order_release);
   if (idle) threads.emplace_back([&] { idle->run(end); });
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
