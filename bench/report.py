@@ -64,7 +64,7 @@ def main(path):
               f"| {fmt(med(rs, 'p50_ms'), 2)} | {fmt(med(rs, 'p99_ms'), 2)} | {fmt(med(rs, 'p999_ms'), 2)} "
               f"| {fmt(srv / 1000 if srv is not None else None, 1)} | {fmt(pg / 1000 if pg is not None else None, 1)} "
               f"| {fmt(rss / 1024 if rss else None, 1)} | {check} "
-              f"| {fmt(100 * sustained / copy, 0) + '%' if copy and kind != 'copy' else '–'} "
+              f"| {fmt(100 * sustained / copy, 0) + '%' if copy and kind in ('journal', 'database') else '–'} "
               f"| {fmt(100 * ev / nginx, 0) + '%' if nginx and kind in ('journal', 'database') else '–'} |")
         return sustained
 
