@@ -17,6 +17,7 @@
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/batch_writer.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
+#include "maintenance_loop.hpp"
 #include "systemd_notify.hpp"
 
 namespace cs = caliper_sessiond;
@@ -208,6 +209,9 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
     hooks.watchdog = [] { sd::notify_watchdog(); };
     hooks.watchdog_every = *every;
   }
+  cs::app::maintenance_loop maintenance(cfg.database.url, cfg.database.partitions_ahead_months,
+                                       cfg.database.retention_months,
+                                       std::chrono::minutes(cfg.database.maintenance_interval_minutes));
   sd::notify_ready();
   sd::notify_status("serving");
   server.run(std::move(hooks));

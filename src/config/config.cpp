@@ -138,6 +138,9 @@ void read_settings(reader& r, config& c) {
   auto& d = c.database;
   r.text("database", "url", d.url);
   r.boolean("database", "migrate_on_start", d.migrate_on_start);
+  r.number("database", "partitions_ahead_months", d.partitions_ahead_months, 1, 36);
+  r.number("database", "retention_months", d.retention_months, 0, 1200);
+  r.number("database", "maintenance_interval_minutes", d.maintenance_interval_minutes, 1, 7 * 24 * 60);
   r.number("database", "connections", d.connections, 1, 64);
   r.number("database", "batch_max_events", d.batch_max_events, 1, 100'000);
   std::int64_t delay_us = d.batch_max_delay.count();

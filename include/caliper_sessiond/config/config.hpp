@@ -36,6 +36,9 @@ struct server_config {
 struct database_config {
   std::string url = "postgresql:///caliper";
   bool migrate_on_start = true;
+  int partitions_ahead_months = 3;   ///< monthly partitions kept ready ahead of now
+  int retention_months = 0;          ///< drop partitions older than this; 0 keeps everything
+  int maintenance_interval_minutes = 60;
   std::size_t connections = 2;
   std::size_t batch_max_events = 1000;
   std::chrono::microseconds batch_max_delay{2000};
