@@ -31,14 +31,19 @@ def main(path):
         cells.setdefault((r["kind"], r.get("size", 0)), []).append(r)
 
     copy = med(cells.get(("copy", 0), []), "events_per_s")
+    # CPU per row of the COPY ceiling over (server + PostgreSQL) CPU per event: the throughput
+    # ratio the two would have on a machine of their own with both CPU-bound, steadier than
+    # the events/s ratio on a shared machine.
+    copy_cpu = med(cells.get(("copy", 0), []), "pg_cpu_ns_per_event")
     sizes = sorted({s for (k, s) in cells if k in ("nginx", "journal", "database")})
     print(f"Machine: {machine.get('nproc')} cores, {machine.get('cpu')}; load average "
           f"{machine.get('load_start')} at the start, {end.get('load_end', '?')} at the end; "
           f"{machine.get('date')}, commit {machine.get('commit')}; {machine.get('connections')} connections, "
           f"{machine.get('seconds')} s per run, medians of {machine.get('runs')} runs.\n")
     print("| what | events/envelope | events/s | requests/s | p50 ms | p99 ms | p99.9 ms "
-          "| server CPU µs/event | PostgreSQL CPU µs/event | peak RSS MB | exactly once | % of COPY | % of nginx |")
-    print("|" + " --- |" * 13)
+          "| server CPU µs/event | PostgreSQL CPU µs/event | peak RSS MB | exactly once | % of COPY | % of nginx "
+          "| CPU: COPY / this |")
+    print("|" + " --- |" * 14)
 
     def line(name, kind, size):
         rs = cells.get((kind, size))
@@ -65,7 +70,8 @@ def main(path):
               f"| {fmt(srv / 1000 if srv is not None else None, 1)} | {fmt(pg / 1000 if pg is not None else None, 1)} "
               f"| {fmt(rss / 1024 if rss else None, 1)} | {check} "
               f"| {fmt(100 * sustained / copy, 0) + '%' if copy and kind in ('journal', 'database') else '–'} "
-              f"| {fmt(100 * ev / nginx, 0) + '%' if nginx and kind in ('journal', 'database') else '–'} |")
+              f"| {fmt(100 * ev / nginx, 0) + '%' if nginx and kind in ('journal', 'database') else '–'} "
+              f"| {fmt(100 * copy_cpu / ((srv or 0) + (pg or 0)), 0) + '%' if copy_cpu and kind in ('journal', 'database') and (srv or pg) else '–'} |")
         return sustained
 
     line("COPY ceiling (requests = COPY of 1,000 rows)", "copy", 0)
