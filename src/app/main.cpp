@@ -45,8 +45,7 @@ void setup_logging(const cs::config::log_config& log) {
   }
 }
 
-std::optional<cs::config::config> load_or_report(const std::string& path, bool explicit_path) {
-  (void)explicit_path;
+std::optional<cs::config::config> load_or_report(const std::string& path) {
   auto loaded = cs::config::load(path, cs::config::process_env());
   if (!loaded.ok()) {
     for (const auto& p : loaded.problems) std::fprintf(stderr, "%s: %s\n", p.key.c_str(), p.message.c_str());
@@ -223,16 +222,13 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
 
 int main(int argc, char** argv) {
   std::string config_path = cs::config::default_path;
-  bool explicit_path = false;
   std::string command;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--config" && i + 1 < argc) {
       config_path = argv[++i];
-      explicit_path = true;
     } else if (a.starts_with("--config=")) {
       config_path = std::string(a.substr(9));
-      explicit_path = true;
     } else if (a == "-h" || a == "--help" || a == "help") {
       std::fputs(usage, stdout);
       return 0;
@@ -251,7 +247,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s", usage);
     return 2;
   }
-  auto cfg = load_or_report(config_path, explicit_path);
+  auto cfg = load_or_report(config_path);
   if (command == "check-config") {
     if (!cfg) return 1;
     std::printf("%s: OK\n", config_path.c_str());
