@@ -41,7 +41,7 @@ struct database_config {
   int maintenance_interval_minutes = 60;
   std::size_t connections = 2;
   std::size_t batch_max_events = 1000;
-  std::chrono::microseconds batch_max_delay{2000};
+  std::chrono::microseconds batch_max_delay{0};
   std::size_t queue_max_events = 100'000;
   std::chrono::milliseconds commit_timeout{10'000};
   std::chrono::milliseconds drain_timeout{10'000};  ///< at shutdown, how long the writer may keep flushing

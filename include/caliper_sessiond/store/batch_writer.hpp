@@ -19,7 +19,7 @@ struct writer_options {
   std::string database_url = "postgresql:///caliper";
   std::size_t connections = 1;                        ///< writer threads, one connection each
   std::size_t batch_max_events = 1000;                ///< flush when a batch holds this many rows
-  std::chrono::microseconds batch_max_delay{2000};    ///< or when its oldest item is this old
+  std::chrono::microseconds batch_max_delay{0};       ///< or when its oldest item is this old
   std::size_t queue_max_events = 100'000;             ///< submit refuses past this backlog
                                                       ///< (one bigger request when it is empty)
   std::chrono::milliseconds commit_timeout{10'000};   ///< give up on a batch (503) after this,
