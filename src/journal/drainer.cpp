@@ -6,10 +6,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "journal_impl.hpp"
 #include "record.hpp"
@@ -21,14 +25,21 @@ constexpr std::chrono::milliseconds retry_min{50};
 constexpr std::chrono::milliseconds retry_max{1000};
 constexpr std::chrono::seconds replay_log_interval{5};
 
-/// A read-only descriptor on the segment being drained.
+/// A read-only descriptor on the segment being drained, with a read-ahead buffer: one pread
+/// brings in many records instead of two preads (header, payload) per record. Bytes below a
+/// segment's durable end never change, so buffered bytes stay valid until the segment does.
 struct reader {
+  static constexpr std::size_t read_ahead = 256 * 1024;
   std::uint64_t segment = 0;
   int fd = -1;
+  std::string buf;           ///< bytes of the segment from buf_at on
+  std::uint64_t buf_at = 0;
   ~reader() { reset(); }
   void reset() {
     if (fd >= 0) ::close(fd);
     fd = -1;
+    buf.clear();
+    buf_at = 0;
   }
   bool open(std::uint64_t n, const std::string& path) {
     if (fd >= 0 && segment == n) return true;
@@ -36,6 +47,20 @@ struct reader {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     segment = n;
     return fd >= 0;
+  }
+  /// The n bytes at `at` (at + n <= end, the durable end), valid until the next call;
+  /// nullopt on an I/O error (errno set).
+  std::optional<std::string_view> bytes(std::uint64_t at, std::size_t n, std::uint64_t end) {
+    if (at >= buf_at && at + n <= buf_at + buf.size()) return std::string_view(buf).substr(at - buf_at, n);
+    const auto want = static_cast<std::size_t>(std::max<std::uint64_t>(n, std::min<std::uint64_t>(read_ahead, end - at)));
+    buf.resize(want);
+    if (const int err = read_exact(fd, buf.data(), want, at); err != 0) {
+      buf.clear();
+      errno = err;
+      return std::nullopt;
+    }
+    buf_at = at;
+    return std::string_view(buf).substr(0, n);
   }
 };
 
@@ -48,13 +73,17 @@ struct read_result {
 
 read_result read_at(reader& r, const std::string& path, std::uint64_t at, std::uint64_t end) {
   read_result out;
-  char header[record_header_bytes];
-  if (end - at >= record_header_bytes && read_exact(r.fd, header, sizeof header, at) == 0) {
+  if (end - at >= record_header_bytes) {
+    const auto head = r.bytes(at, record_header_bytes, end);
+    if (!head) return out;
+    char header[record_header_bytes];
+    std::memcpy(header, head->data(), sizeof header);
     const auto n = header_length(std::string_view(header, sizeof header));
     if (n && end - at - record_header_bytes >= *n) {
-      out.payload.resize(*n);
-      if (read_exact(r.fd, out.payload.data(), *n, at + record_header_bytes) != 0) return out;
-      if (record_valid(std::string_view(header, sizeof header), out.payload)) {
+      const auto payload = r.bytes(at + record_header_bytes, *n, end);
+      if (!payload) return out;
+      if (record_valid(std::string_view(header, sizeof header), *payload)) {
+        out.payload.assign(*payload);
         out.status = read_result::ok;
         out.next = at + record_header_bytes + *n;
         return out;
@@ -62,7 +91,6 @@ read_result read_at(reader& r, const std::string& path, std::uint64_t at, std::u
     }
   }
   // Corrupt: find the next valid record before `end` (rare, so read the rest whole).
-  out.payload.clear();
   auto rest = read_from(path, at);
   if (!rest) return out;
   if (rest->size() > end - at) rest->resize(end - at);
