@@ -185,8 +185,8 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
     auto res = refuse(source, result.error->status, result.error->title, result.error->detail, body, version);
     co_return finish(std::move(res), "ingest", source, started);
   }
-  st_.events.with(R"(action="other",outcome="skipped")").inc(result.skipped);
-  st_.events.with(R"(action="unknown",outcome="rejected")").inc(result.rejects.size());
+  if (result.skipped) st_.events_skipped.inc(result.skipped);
+  if (!result.rejects.empty()) st_.events_rejected.inc(result.rejects.size());
   const std::size_t rejected = result.rejects.size();
   std::array<std::size_t, 3> by_action{};
   for (const auto& e : result.events) ++by_action[static_cast<std::size_t>(e.action)];
@@ -198,12 +198,9 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
   auto ex = co_await net::this_coro::executor;
   auto pending = submit(st_.sink, std::move(batch), ex);
   auto [outcome, report] = co_await std::move(pending);
-  const char* verdict = outcome == store::outcome::committed ? "accepted" : "refused";
-  for (std::size_t a = 0; a < by_action.size(); ++a) {
-    if (by_action[a] == 0) continue;
-    const auto action = caliper::to_string(static_cast<caliper::session_action>(a));
-    st_.events.with("action=\"" + std::string(action) + "\",outcome=\"" + verdict + "\"").inc(by_action[a]);
-  }
+  const std::size_t verdict = outcome == store::outcome::committed ? 0 : 1;  // accepted, refused
+  for (std::size_t a = 0; a < by_action.size(); ++a)
+    if (by_action[a] != 0) st_.events_by_action[a][verdict]->inc(by_action[a]);
   if (outcome != store::outcome::committed) {
     auto res = problem(503, "Service Unavailable", "the events cannot be stored durably now; retry later", version);
     res.set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
@@ -231,7 +228,10 @@ response request_handler::finish(response res, std::string_view route, const std
                                  std::chrono::steady_clock::time_point started, std::size_t stored,
                                  std::size_t duplicates, std::size_t rejected) {
   const int status = static_cast<int>(res.result_int());
-  st_.requests.with("route=\"" + std::string(route) + "\",status=\"" + std::to_string(status) + "\"").inc();
+  if (status == 200 && route == "ingest")
+    st_.ingest_ok.inc();
+  else
+    st_.requests.with("route=\"" + std::string(route) + "\",status=\"" + std::to_string(status) + "\"").inc();
   const auto id = st_.next_request_id.fetch_add(1, std::memory_order_relaxed);
   res.set("X-Request-Id", std::to_string(id));
   if (st_.cfg.log.access) {

@@ -54,6 +54,7 @@ private:
   server_state& st_;
   const reloadable& snapshot_;
   std::string client_ = "-";  ///< peer address for the access log (masked if configured)
+  bool client_known_ = false;
 };
 
 /// The peer's address for logs: "-" when unknown, cut to /24 or /48 when `mask`.
@@ -66,9 +67,12 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
   constexpr auto nothrow = net::as_tuple(net::use_awaitable);
   const auto started = std::chrono::steady_clock::now();
   if constexpr (requires { boost::beast::get_lowest_layer(stream).socket(); }) {
-    boost::system::error_code peer_ec;
-    const auto peer = boost::beast::get_lowest_layer(stream).socket().remote_endpoint(peer_ec);
-    client_ = peer_ec ? std::string("-") : client_address(peer, st_.cfg.log.mask_client_ip);
+    if (!client_known_) {  // once per connection (a system call), not per request
+      client_known_ = true;
+      boost::system::error_code peer_ec;
+      const auto peer = boost::beast::get_lowest_layer(stream).socket().remote_endpoint(peer_ec);
+      client_ = peer_ec ? std::string("-") : client_address(peer, st_.cfg.log.mask_client_ip);
+    }
   }
   auto& req = parser.get();
   const unsigned version = req.version();

@@ -2,6 +2,10 @@
 
 #include <openssl/ssl.h>
 
+#include <string>
+
+#include "caliper_sessiond/caliper/session_event.hpp"
+
 namespace caliper_sessiond::http {
 
 connection_registry::handle connection_registry::add(closer close_if_idle) {
@@ -31,7 +35,16 @@ server_state::server_state(const config::config& c, store::event_sink& w, metric
       requests(m.counters("caliper_http_requests_total", "HTTP requests by route and status.")),
       events(m.counters("caliper_events_total",
                         "Events received, by action and outcome: SessionEvents accepted (answered 200) or refused (503), "
-                        "rejected as invalid, other events and entities skipped.")) {}
+                        "rejected as invalid, other events and entities skipped.")),
+      events_skipped(events.with(R"(action="other",outcome="skipped")")),
+      events_rejected(events.with(R"(action="unknown",outcome="rejected")")),
+      ingest_ok(requests.with(R"(route="ingest",status="200")")) {
+  for (std::size_t a = 0; a < events_by_action.size(); ++a) {
+    const std::string action(caliper::to_string(static_cast<caliper::session_action>(a)));
+    events_by_action[a][0] = &events.with("action=\"" + action + "\",outcome=\"accepted\"");
+    events_by_action[a][1] = &events.with("action=\"" + action + "\",outcome=\"refused\"");
+  }
+}
 
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
                                                             const std::string& key_file, std::string& error) {

@@ -3,6 +3,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <functional>
@@ -49,6 +50,12 @@ struct server_state {
 
   metrics::counter_family& requests;
   metrics::counter_family& events;
+  /// The counters every ingest touches, looked up once (a family lookup takes a lock and
+  /// builds a label string): [action][0 accepted, 1 refused], indexed by caliper::session_action.
+  std::array<std::array<metrics::counter*, 2>, 3> events_by_action{};
+  metrics::counter& events_skipped;
+  metrics::counter& events_rejected;
+  metrics::counter& ingest_ok;
   std::atomic<std::uint64_t> next_request_id{1};
 
   std::shared_ptr<const reloadable> current() const {
