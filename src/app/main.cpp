@@ -54,12 +54,13 @@ std::optional<cs::config::config> load_or_report(const std::string& path) {
   return loaded.cfg;
 }
 
-cs::store::writer_options writer_options(const cs::config::database_config& d) {
+cs::store::writer_options writer_options(const cs::config::config& cfg) {
+  const auto& d = cfg.database;
   cs::store::writer_options o;
   o.database_url = d.url;
   o.connections = d.connections;
   o.batch_max_events = d.batch_max_events;
-  o.batch_max_delay = d.batch_max_delay;
+  o.batch_max_delay = cs::config::batch_max_delay(cfg);
   o.queue_max_events = d.queue_max_events;
   o.commit_timeout = d.commit_timeout;
   return o;
@@ -151,7 +152,7 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
   auto& flush_seconds =
       metrics.histogram_of("caliper_writer_flush_seconds", "Time to commit one batch, retries included.",
                            {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
-  auto options = writer_options(cfg.database);
+  auto options = writer_options(cfg);
   options.on_flush = [&batch_rows, &flush_seconds](std::size_t rows, std::chrono::nanoseconds elapsed) {
     batch_rows.observe(static_cast<double>(rows));
     flush_seconds.observe(std::chrono::duration<double>(elapsed).count());

@@ -143,9 +143,9 @@ void read_settings(reader& r, config& c) {
   r.number("database", "maintenance_interval_minutes", d.maintenance_interval_minutes, 1, 7 * 24 * 60);
   r.number("database", "connections", d.connections, 1, 64);
   r.number("database", "batch_max_events", d.batch_max_events, 1, 100'000);
-  std::int64_t delay_us = d.batch_max_delay.count();
+  std::int64_t delay_us = -1;  // unset: chosen by the durability mode
   r.number("database", "batch_max_delay_us", delay_us, 0, 10'000'000);
-  d.batch_max_delay = std::chrono::microseconds(delay_us);
+  if (delay_us >= 0) d.batch_max_delay = std::chrono::microseconds(delay_us);
   r.number("database", "queue_max_events", d.queue_max_events, 1, 100'000'000);
   std::int64_t commit_ms = d.commit_timeout.count();
   r.number("database", "commit_timeout_ms", commit_ms, 100, 3'600'000);

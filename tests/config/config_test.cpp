@@ -124,6 +124,21 @@ TEST(config, journal_is_the_default_durability) {
   EXPECT_EQ(r.cfg.database.drain_timeout, std::chrono::milliseconds(10'000));
 }
 
+TEST(config, batch_delay_defaults_by_durability_and_can_be_set) {
+  auto journal = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(journal.ok());
+  EXPECT_FALSE(journal.cfg.database.batch_max_delay);
+  EXPECT_EQ(cfg::batch_max_delay(journal.cfg), std::chrono::milliseconds(50));
+  auto database = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_DURABILITY", "database"}}));
+  ASSERT_TRUE(database.ok());
+  EXPECT_EQ(cfg::batch_max_delay(database.cfg), std::chrono::microseconds(0));
+  auto set = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_BATCH_MAX_DELAY_US", "0"}}));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(cfg::batch_max_delay(set.cfg), std::chrono::microseconds(0));  // 0 is a value, not "unset"
+  auto bad = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_BATCH_MAX_DELAY_US", "-1"}}));
+  EXPECT_TRUE(has_problem(bad, "database.batch_max_delay_us"));
+}
+
 TEST(config, journal_settings_from_environment) {
   auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_DURABILITY", "database"},
                                                      {"CALIPER_JOURNAL_DIR", "/srv/j"},

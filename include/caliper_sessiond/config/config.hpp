@@ -41,7 +41,8 @@ struct database_config {
   int maintenance_interval_minutes = 60;
   std::size_t connections = 2;
   std::size_t batch_max_events = 1000;
-  std::chrono::microseconds batch_max_delay{0};
+  /// Unset: chosen by the durability mode, see batch_max_delay(config).
+  std::optional<std::chrono::microseconds> batch_max_delay;
   std::size_t queue_max_events = 100'000;
   std::chrono::milliseconds commit_timeout{10'000};
   std::chrono::milliseconds drain_timeout{10'000};  ///< at shutdown, how long the writer may keep flushing
@@ -78,6 +79,14 @@ struct config {
   log_config log;
   std::vector<api_key> api_keys;
 };
+
+/// database.batch_max_delay_us as set, else the default of the durability mode: 50 ms with
+/// "journal" (nobody waits for the batch; fuller batches cost PostgreSQL less per event), 0
+/// with "database" (every request waits for its batch: flush as soon as a writer is free).
+inline std::chrono::microseconds batch_max_delay(const config& c) {
+  if (c.database.batch_max_delay) return *c.database.batch_max_delay;
+  return c.journal.enabled() ? std::chrono::microseconds(50'000) : std::chrono::microseconds(0);
+}
 
 /// One thing wrong with the configuration, with the key it concerns (e.g. "server.listen").
 struct problem {
