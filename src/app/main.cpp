@@ -1,6 +1,5 @@
 // caliper-sessiond: wiring only. Parses the command line, loads the configuration and
 // connects config, store, http and metrics.
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -17,6 +16,7 @@
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/batch_writer.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
+#include "log_sink.hpp"
 #include "maintenance_loop.hpp"
 #include "systemd_notify.hpp"
 
@@ -35,8 +35,9 @@ constexpr const char* usage =
     "environment variables override its settings.\n";
 
 void setup_logging(const cs::config::log_config& log) {
-  auto logger = spdlog::stderr_logger_mt("caliper-sessiond");
+  auto logger = std::make_shared<spdlog::logger>("caliper-sessiond", std::make_shared<cs::app::buffered_fd_sink>(2));
   spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
   spdlog::set_level(spdlog::level::from_str(log.level));
   if (log.format == "json") {
     spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%v"})", spdlog::pattern_time_type::utc);
@@ -256,6 +257,7 @@ int main(int argc, char** argv) {
   }
   if (!cfg) return 1;
   setup_logging(cfg->log);
-  if (command == "migrate") return run_migrate(*cfg);
-  return run_serve(*cfg, config_path);
+  const int status = command == "migrate" ? run_migrate(*cfg) : run_serve(*cfg, config_path);
+  spdlog::shutdown();  // the log sink buffers: write out what is left
+  return status;
 }
