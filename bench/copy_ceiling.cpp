@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "events.hpp"
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -59,27 +61,16 @@ constexpr const char* copy_sql =
     "user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at) "
     "FROM STDIN";
 
-std::string uuid4(std::mt19937_64& rng) {
-  const auto a = rng(), b = rng();
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
-}
-
 /// One COPY text row with the values caliper-sessiond stores for a loadgen SessionEvent.
 void append_row(std::string& out, std::mt19937_64& rng, const std::string& received_at) {
-  static const std::string site =
-      "https://caliper-mapping.cloudbb.blackboard.com/v1/sites/0f3a6c2e-5b1d-4e8a-9c7f-2d4b6a8e1c35";
+  const std::string& site = caliper_bench::learn_site;
   static const char* actions[] = {"LoggedIn", "LoggedOut", "TimedOut"};
   const auto user = std::to_string(rng() % 20000);
   const auto ms = std::to_string(rng() % 1000);
   const char* action = actions[rng() % 3];
   const bool timed_out = action[0] == 'T';
   const std::string user_iri = site + "/users/u" + user;
-  out += uuid4(rng);
+  out += caliper_bench::uuid4(rng);
   out += "\tbench\t";
   out += action;
   out += "\t2026-11-27 09:00:00." + std::string(3 - ms.size(), '0') + ms + "+00\t";

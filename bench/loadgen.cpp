@@ -39,6 +39,8 @@
 #include <thread>
 #include <vector>
 
+#include "events.hpp"
+
 #include <sys/resource.h>
 
 namespace net = boost::asio;
@@ -100,26 +102,16 @@ options parse_args(int argc, char** argv) {
   return o;
 }
 
-std::string uuid4(std::mt19937_64& rng) {
-  const auto a = rng(), b = rng();
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
-}
-
 /// One Learn-shaped envelope: `n` SessionEvents plus some ViewEvents. Returns the session ids.
 std::string envelope(std::mt19937_64& rng, int n, double other_share, std::vector<std::string>& ids) {
   static const char* actions[] = {"LoggedIn", "LoggedOut", "TimedOut"};
-  const std::string site = "https://caliper-mapping.cloudbb.blackboard.com/v1/sites/0f3a6c2e-5b1d-4e8a-9c7f-2d4b6a8e1c35";
+  const std::string& site = caliper_bench::learn_site;
   std::string body = R"({"sensor":"0f3a6c2e-5b1d-4e8a-9c7f-2d4b6a8e1c35","sendTime":"2026-11-27T09:00:01.250Z",)"
                      R"("dataVersion":"http://purl.imsglobal.org/ctx/caliper/v1p1","data":[)";
   const int others = static_cast<int>(n * other_share + 0.5);
   for (int i = 0; i < n + others; ++i) {
     if (i) body += ',';
-    const auto id = uuid4(rng);
+    const auto id = caliper_bench::uuid4(rng);
     const auto user = std::to_string(rng() % 20000);
     const auto ms = std::to_string(rng() % 1000);
     if (i >= n) {
