@@ -62,6 +62,13 @@ struct ingest_config {
   std::size_t max_events = 10'000;      ///< entries in one envelope's `data`
   std::size_t max_depth = 64;           ///< JSON nesting depth
   std::size_t reject_raw_bytes = 64 * 1024;  ///< bytes of raw JSON kept per reject
+  // Issue 11: a SessionEvent outside these is a reject (see caliper::parse_limits).
+  std::int64_t event_time_past_days = 3650;       ///< eventTime at most this long before receipt
+  std::int64_t event_time_future_seconds = 86'400; ///< and at most this long after
+  std::size_t max_id_bytes = 2048;          ///< each stored id, IRI or name, and the sensor
+  std::size_t max_user_agent_bytes = 1024;  ///< the stored user agent
+
+  friend bool operator==(const ingest_config&, const ingest_config&) = default;
 };
 
 struct log_config {
