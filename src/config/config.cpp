@@ -141,6 +141,8 @@ void read_settings(reader& r, config& c) {
   r.number("database", "partitions_ahead_months", d.partitions_ahead_months, 1, 36);
   r.number("database", "retention_months", d.retention_months, 0, 1200);
   r.number("database", "maintenance_interval_minutes", d.maintenance_interval_minutes, 1, 7 * 24 * 60);
+  // Each partition slows the planning of every query a little: a flood of months is taken slowly.
+  r.number("database", "partitions_max_per_run", d.partitions_max_per_run, 1, 240);
   r.number("database", "connections", d.connections, 1, 64);
   r.number("database", "batch_max_events", d.batch_max_events, 1, 100'000);
   std::int64_t delay_us = -1;  // unset: chosen by the durability mode

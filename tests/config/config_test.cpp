@@ -215,3 +215,16 @@ TEST(config, api_key_name_longer_than_the_sessions_index_allows_is_a_problem) {
                       env_of({{"CALIPER_API_KEYS", std::string(128, 'n') + ":cccccccccccccccccccc"}}));
   EXPECT_TRUE(ok.ok());
 }
+
+TEST(config, partitions_max_per_run_defaults_to_24_and_is_bounded) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.database.partitions_max_per_run, 24);
+  auto set = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_PARTITIONS_MAX_PER_RUN", "6"}}));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set.cfg.database.partitions_max_per_run, 6);
+  for (const char* bad : {"0", "241"}) {
+    auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_PARTITIONS_MAX_PER_RUN", bad}}));
+    EXPECT_TRUE(has_problem(r, "database.partitions_max_per_run")) << bad;
+  }
+}

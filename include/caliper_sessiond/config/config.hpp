@@ -39,6 +39,7 @@ struct database_config {
   int partitions_ahead_months = 3;   ///< monthly partitions kept ready ahead of now
   int retention_months = 0;          ///< drop partitions older than this; 0 keeps everything
   int maintenance_interval_minutes = 60;
+  int partitions_max_per_run = 24;   ///< partitions a maintenance run may create; the rest wait
   std::size_t connections = 2;
   std::size_t batch_max_events = 1000;
   /// Unset: chosen by the durability mode, see batch_max_delay(config).
