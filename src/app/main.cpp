@@ -95,6 +95,17 @@ void register_writer_metrics(cs::metrics::registry& m, const cs::store::batch_wr
           [&s] { return s.connected.load() ? 1.0 : 0.0; });
 }
 
+void register_maintenance_metrics(cs::metrics::registry& m, const cs::app::maintenance_stats& s) {
+  m.counter_fn("caliper_partitions_created_total", "Monthly partitions created by the maintenance runs.", "",
+               [&s] { return static_cast<double>(s.partitions_created.load()); });
+  m.counter_fn("caliper_partitions_cap_hits_total",
+               "Maintenance runs that created database.partitions_max_per_run partitions and left months over.", "",
+               [&s] { return static_cast<double>(s.cap_hits.load()); });
+  m.gauge("caliper_partitions_deferred_months",
+          "Months whose partition the last maintenance run left for a later one (rows wait in the default partition).",
+          [&s] { return static_cast<double>(s.deferred_months.load()); });
+}
+
 cs::journal::journal_options journal_options(const cs::config::config& cfg) {
   cs::journal::journal_options o;
   o.dir = cfg.journal.dir;
@@ -210,9 +221,12 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
     hooks.watchdog = [] { sd::notify_watchdog(); };
     hooks.watchdog_every = *every;
   }
-  cs::app::maintenance_loop maintenance(cfg.database.url, cfg.database.partitions_ahead_months,
-                                       cfg.database.retention_months,
+  cs::app::maintenance_loop maintenance(cfg.database.url,
+                                       {.months_ahead = cfg.database.partitions_ahead_months,
+                                        .retention_months = cfg.database.retention_months,
+                                        .max_new_partitions = cfg.database.partitions_max_per_run},
                                        std::chrono::minutes(cfg.database.maintenance_interval_minutes));
+  register_maintenance_metrics(metrics, maintenance.stats());
   sd::notify_ready();
   sd::notify_status("serving");
   server.run(std::move(hooks));

@@ -4,8 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -14,11 +16,17 @@
 
 namespace caliper_sessiond::app {
 
+/// What the runs did so far, for /metrics.
+struct maintenance_stats {
+  std::atomic<std::uint64_t> partitions_created{0};
+  std::atomic<std::uint64_t> cap_hits{0};         ///< runs that reached partitions_max_per_run
+  std::atomic<std::int64_t> deferred_months{0};   ///< months the last run left for a later one
+};
+
 class maintenance_loop {
 public:
-  maintenance_loop(std::string url, int months_ahead, int retention_months, std::chrono::minutes every)
-      : url_(std::move(url)), ahead_(months_ahead), retention_(retention_months), every_(every),
-        thread_([this] { run(); }) {}
+  maintenance_loop(std::string url, store::maintenance_options options, std::chrono::minutes every)
+      : url_(std::move(url)), options_(options), every_(every), thread_([this] { run(); }) {}
   ~maintenance_loop() {
     {
       std::lock_guard lock(mutex_);
@@ -30,22 +38,33 @@ public:
   maintenance_loop(const maintenance_loop&) = delete;
   maintenance_loop& operator=(const maintenance_loop&) = delete;
 
+  const maintenance_stats& stats() const noexcept { return stats_; }
+
 private:
   void run() {
     std::unique_lock lock(mutex_);
     while (!stop_) {
       lock.unlock();
-      const auto r = store::run_maintenance(url_, ahead_, retention_);
+      const auto r = store::run_maintenance(url_, options_);
       if (!r.ok) spdlog::warn("maintenance: {} (retried in {} min)", r.error, every_.count());
       for (const auto& a : r.actions) spdlog::info("maintenance: {}", a);
+      stats_.partitions_created.fetch_add(static_cast<std::uint64_t>(r.created));
+      if (r.ok) stats_.deferred_months.store(r.deferred_months);
+      if (r.deferred_months > 0) {
+        stats_.cap_hits.fetch_add(1);
+        spdlog::warn("maintenance: created the most partitions one run may (database.partitions_max_per_run = {}); {} "
+                     "more months wait in the default partition for the next runs, every {} min",
+                     options_.max_new_partitions, r.deferred_months, every_.count());
+      }
       lock.lock();
       cv_.wait_for(lock, every_, [this] { return stop_; });
     }
   }
 
   std::string url_;
-  int ahead_, retention_;
+  store::maintenance_options options_;
   std::chrono::minutes every_;
+  maintenance_stats stats_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -1,8 +1,11 @@
 #include "event_builder.hpp"
 
+#include <algorithm>
 #include <array>
 #include <initializer_list>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "caliper_sessiond/caliper/ids.hpp"
 #include "caliper_sessiond/caliper/net.hpp"
@@ -152,21 +155,38 @@ void fill_client(const event_fields& f, const entity_fields* s, session_event& r
   row.ip_address = ip.empty() ? std::nullopt : normalize_ip(ip);
 }
 
-}  // namespace
-
-std::string_view caliper_term(std::string_view type) noexcept {
-  for (const std::string_view prefix : {std::string_view("http://purl.imsglobal.org/caliper/v1/lis/"),
-                                        std::string_view("http://purl.imsglobal.org/caliper/v1/"),
-                                        std::string_view("http://purl.imsglobal.org/caliper/")}) {
-    if (type.starts_with(prefix)) {
-      type.remove_prefix(prefix.size());
-      break;
-    }
-  }
-  return type.find_first_of(":/#") == std::string_view::npos ? type : std::string_view{};
+std::string outside_window(std::string_view event_time, const event_checks& c) {
+  return "eventTime " + quoted(event_time) + " is outside the accepted window [" + format_timestamp_us(c.earliest_us) +
+         ", " + format_timestamp_us(c.latest_us) + "]: ingest.event_time_past_days (" + std::to_string(c.past_days) +
+         ") before and ingest.event_time_future_seconds (" + std::to_string(c.future_seconds) +
+         ") after the time of receipt";
 }
 
-std::string build_session_event(const event_fields& f, std::string_view source, session_event& row) {
+std::string too_long(std::string_view column, std::size_t size, std::size_t limit, std::string_view setting) {
+  return std::string(column) + " is " + std::to_string(size) + " bytes, over the limit of " + std::to_string(limit) +
+         " (" + std::string(setting) + ")";
+}
+
+/// The first stored text over its limit, so that PostgreSQL never refuses the row.
+std::string length_problem(const session_event& row, const event_checks& c) {
+  const auto size = [](const std::optional<std::string>& s) { return s ? s->size() : std::size_t{0}; };
+  const std::array<std::pair<std::string_view, std::size_t>, 7> ids{{{"actor_id", row.actor_id.size()},
+                                                                     {"user_id", row.user_id.size()},
+                                                                     {"user_lms_id", size(row.user_lms_id)},
+                                                                     {"user_external_id", size(row.user_external_id)},
+                                                                     {"session_id", size(row.session_id)},
+                                                                     {"session_name", size(row.session_name)},
+                                                                     {"ed_app_id", size(row.ed_app_id)}}};
+  for (const auto& [column, n] : ids)
+    if (n > c.max_id_bytes) return too_long(column, n, c.max_id_bytes, "ingest.max_id_bytes");
+  if (size(row.user_agent) > c.max_user_agent_bytes)
+    return too_long("user_agent", size(row.user_agent), c.max_user_agent_bytes, "ingest.max_user_agent_bytes");
+  return {};
+}
+
+/// Checks `f` and fills `row` but for a derived event id (left empty); returns why `f` is
+/// refused, or "".
+std::string fill_row(const event_fields& f, const event_checks& checks, session_event& row) {
   if (!f.action.is_string()) return f.action.state == presence::absent || f.action.state == presence::null
                                         ? "missing action" : "action is not a string";
   const auto action = parse_action(f.action.value);
@@ -175,6 +195,7 @@ std::string build_session_event(const event_fields& f, std::string_view source, 
                                             ? "missing eventTime" : "eventTime is not a string";
   const auto time = parse_rfc3339_us(f.event_time.value);
   if (!time) return "eventTime " + quoted(f.event_time.value) + " is not an RFC 3339 date-time";
+  if (*time < checks.earliest_us || *time > checks.latest_us) return outside_window(f.event_time.value, checks);
   std::optional<std::string> event_id;
   if (f.id.is_string()) {
     event_id = canonical_event_uuid(f.id.value);
@@ -199,7 +220,7 @@ std::string build_session_event(const event_fields& f, std::string_view source, 
 
   const std::string_view user_id = timed_out_user_ref != nullptr ? timed_out_user_ref->id : f.actor.id;
   const extension_fields& user_ext = timed_out_user_ref != nullptr ? timed_out_user_ref->ext : f.actor.ext;
-  row.event_id = event_id ? std::move(*event_id) : derived_event_id(source, *action, user_id, *time, f.object.id);
+  row.event_id = event_id ? std::move(*event_id) : std::string();
   row.action = *action;
   row.event_time_us = *time;
   row.actor_id = std::string(f.actor.id);
@@ -210,7 +231,48 @@ std::string build_session_event(const event_fields& f, std::string_view source, 
   row.session_name = session != nullptr ? optional_text({session->name}) : std::nullopt;
   fill_client(f, session, row);
   row.ed_app_id = optional_text({f.ed_app.id});
-  return {};
+  return length_problem(row, checks);
+}
+
+}  // namespace
+
+std::string_view caliper_term(std::string_view type) noexcept {
+  for (const std::string_view prefix : {std::string_view("http://purl.imsglobal.org/caliper/v1/lis/"),
+                                        std::string_view("http://purl.imsglobal.org/caliper/v1/"),
+                                        std::string_view("http://purl.imsglobal.org/caliper/")}) {
+    if (type.starts_with(prefix)) {
+      type.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  return type.find_first_of(":/#") == std::string_view::npos ? type : std::string_view{};
+}
+
+event_checks make_event_checks(const parse_limits& limits, std::int64_t now_us) noexcept {
+  // Clamped so that the window arithmetic cannot overflow (about 11,000 years each).
+  constexpr std::int64_t max_days = 4'000'000;
+  const std::int64_t days = std::clamp<std::int64_t>(limits.event_time_past_days, 0, max_days);
+  const std::int64_t seconds = std::clamp<std::int64_t>(limits.event_time_future_seconds, 0, max_days * 86'400);
+  constexpr std::int64_t us_per_second = 1'000'000;
+  now_us = std::clamp<std::int64_t>(now_us, -max_days * 86'400 * us_per_second, max_days * 86'400 * us_per_second);
+  return event_checks{.earliest_us = now_us - days * 86'400 * us_per_second,
+                      .latest_us = now_us + seconds * us_per_second,
+                      .past_days = days,
+                      .future_seconds = seconds,
+                      .max_id_bytes = limits.max_id_bytes,
+                      .max_user_agent_bytes = limits.max_user_agent_bytes};
+}
+
+verdict build_session_event(const event_fields& f, std::string_view source, const event_checks& checks,
+                            session_event& row, std::string& reason) {
+  reason = fill_row(f, checks, row);
+  if (!reason.empty()) return verdict::reject;
+  if (row.event_id.empty()) {
+    auto id = derived_event_id(source, row.action, row.user_id, row.event_time_us, f.object.id);
+    if (!id) return verdict::no_event_id;
+    row.event_id = std::move(*id);
+  }
+  return verdict::row;
 }
 
 }  // namespace caliper_sessiond::caliper::detail

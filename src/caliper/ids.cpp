@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace caliper_sessiond::caliper {
@@ -37,6 +38,20 @@ std::string to_text(const std::uint8_t* b) {
   return out;
 }
 
+bool openssl_sha1(std::string_view prefix, std::string_view name, std::array<std::uint8_t, 20>& digest) {
+  std::uint8_t out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) return false;
+  const bool ok = EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, prefix.data(), prefix.size()) == 1 &&
+                  EVP_DigestUpdate(ctx, name.data(), name.size()) == 1 && EVP_DigestFinal_ex(ctx, out, &len) == 1 &&
+                  len == digest.size();
+  EVP_MD_CTX_free(ctx);
+  if (ok) std::copy(out, out + digest.size(), digest.begin());
+  return ok;
+}
+
 }  // namespace
 
 std::optional<std::string> canonical_event_uuid(std::string_view id) {
@@ -56,25 +71,25 @@ std::optional<std::string> canonical_event_uuid(std::string_view id) {
   return out;
 }
 
-std::string uuid_v5(const std::array<std::uint8_t, 16>& ns, std::string_view name) {
-  std::uint8_t digest[EVP_MAX_MD_SIZE] = {};
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  // Allocation is the only way these fail; an all-zero digest then still yields a valid
-  // (if useless) UUID rather than a crash in the hot path.
-  if (ctx != nullptr) {
-    if (EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 && EVP_DigestUpdate(ctx, ns.data(), ns.size()) == 1 &&
-        EVP_DigestUpdate(ctx, name.data(), name.size()) == 1)
-      EVP_DigestFinal_ex(ctx, digest, &len);
-    EVP_MD_CTX_free(ctx);
-  }
+namespace detail {
+
+std::optional<std::string> uuid_v5(sha1_function sha1, const std::array<std::uint8_t, 16>& ns, std::string_view name) {
+  std::array<std::uint8_t, 20> digest{};
+  const std::string_view prefix(reinterpret_cast<const char*>(ns.data()), ns.size());
+  if (!sha1(prefix, name, digest)) return std::nullopt;
   digest[6] = static_cast<std::uint8_t>((digest[6] & 0x0F) | 0x50);  // version 5
   digest[8] = static_cast<std::uint8_t>((digest[8] & 0x3F) | 0x80);  // RFC 9562 variant
-  return to_text(digest);
+  return to_text(digest.data());
 }
 
-std::string derived_event_id(std::string_view source, session_action action, std::string_view user_id,
-                             std::int64_t event_time_us, std::string_view object_id) {
+}  // namespace detail
+
+std::optional<std::string> uuid_v5(const std::array<std::uint8_t, 16>& ns, std::string_view name) {
+  return detail::uuid_v5(&openssl_sha1, ns, name);
+}
+
+std::optional<std::string> derived_event_id(std::string_view source, session_action action, std::string_view user_id,
+                                            std::int64_t event_time_us, std::string_view object_id) {
   char time_buf[24];
   const auto [end, ec] = std::to_chars(time_buf, time_buf + sizeof time_buf, event_time_us);
   const std::string_view time_text(time_buf, ec == std::errc{} ? static_cast<std::size_t>(end - time_buf) : 0);

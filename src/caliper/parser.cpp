@@ -44,7 +44,9 @@ struct envelope_parser::impl {
   detail::string_store store;  ///< strings rewritten under the text rule
   detail::event_fields fields;
 
-  parse_result parse(std::string& body, std::string_view source);
+  detail::event_checks checks;  ///< for the envelope being parsed
+
+  parse_result parse(std::string& body, std::string_view source, std::int64_t now_us);
   error_code parse_envelope(od::document& doc, std::string_view source, parse_result& r, std::string& sensor);
   error_code parse_data(od::value& data, std::string_view source, parse_result& r);
   error_code parse_entry(od::value& entry, std::string_view source, parse_result& r);
@@ -55,11 +57,14 @@ envelope_parser::~envelope_parser() = default;
 envelope_parser::envelope_parser(envelope_parser&&) noexcept = default;
 envelope_parser& envelope_parser::operator=(envelope_parser&&) noexcept = default;
 
-parse_result envelope_parser::parse(std::string& body, std::string_view source) { return impl_->parse(body, source); }
+parse_result envelope_parser::parse(std::string& body, std::string_view source, std::int64_t now_us) {
+  return impl_->parse(body, source, now_us);
+}
 
-parse_result envelope_parser::impl::parse(std::string& body, std::string_view source) {
+parse_result envelope_parser::impl::parse(std::string& body, std::string_view source, std::int64_t now_us) {
   parse_result r;
   store.clear();
+  checks = detail::make_event_checks(limits, now_us);
   if (const std::size_t depth = detail::nesting_depth(body, limits.max_depth); depth > limits.max_depth) {
     r.error = bad_request("JSON nested too deeply", "the body nests arrays and objects deeper than max_depth (" +
                                                         std::to_string(limits.max_depth) + ")");
@@ -142,6 +147,10 @@ error_code envelope_parser::impl::parse_envelope(od::document& doc, std::string_
   if (!have_data) r.error = bad_request("Invalid envelope", "the envelope has no data array");
   else if (!have_sensor) r.error = bad_request("Invalid envelope", "the envelope has no sensor");
   else if (!have_send_time) r.error = bad_request("Invalid envelope", "the envelope has no sendTime");
+  else if (sensor.size() > limits.max_id_bytes)
+    r.error = bad_request("Invalid envelope", "the envelope's sensor is " + std::to_string(sensor.size()) +
+                                                  " bytes, over the limit of " + std::to_string(limits.max_id_bytes) +
+                                                  " (ingest.max_id_bytes)");
   if (r.error) return SUCCESS;
   if (version.state != detail::presence::absent && version.state != detail::presence::null) {
     bool supported = false;
@@ -175,6 +184,7 @@ error_code envelope_parser::impl::parse_data(od::value& data, std::string_view s
       return SUCCESS;
     }
     if (const auto e = parse_entry(entry, source, r)) return e;
+    if (r.error) return SUCCESS;  // 503: no event id could be derived
   }
   return SUCCESS;
 }
@@ -204,10 +214,14 @@ error_code envelope_parser::impl::parse_entry(od::value& entry, std::string_view
   fields = detail::event_fields{};
   if (const auto re = detail::read_event(obj, fields, store)) return re;
   session_event row;
-  std::string reason = detail::build_session_event(fields, source, row);
-  if (reason.empty()) {
-    r.events.push_back(std::move(row));
-    return SUCCESS;
+  std::string reason;
+  switch (detail::build_session_event(fields, source, checks, row, reason)) {
+    case detail::verdict::row: r.events.push_back(std::move(row)); return SUCCESS;
+    case detail::verdict::no_event_id:
+      // Storing it under a made-up id could collide with other events: the sender retries.
+      r.error = envelope_error{503, "Service Unavailable", "cannot derive event ids now; retry later"};
+      return SUCCESS;
+    case detail::verdict::reject: break;
   }
   if (const auto re = obj.reset().get(unused)) return re;
   std::string_view raw;

@@ -141,6 +141,8 @@ void read_settings(reader& r, config& c) {
   r.number("database", "partitions_ahead_months", d.partitions_ahead_months, 1, 36);
   r.number("database", "retention_months", d.retention_months, 0, 1200);
   r.number("database", "maintenance_interval_minutes", d.maintenance_interval_minutes, 1, 7 * 24 * 60);
+  // Each partition slows the planning of every query a little: a flood of months is taken slowly.
+  r.number("database", "partitions_max_per_run", d.partitions_max_per_run, 1, 240);
   r.number("database", "connections", d.connections, 1, 64);
   r.number("database", "batch_max_events", d.batch_max_events, 1, 100'000);
   std::int64_t delay_us = -1;  // unset: chosen by the durability mode
@@ -165,6 +167,13 @@ void read_settings(reader& r, config& c) {
   r.number("ingest", "max_events", i.max_events, 1, 1'000'000);
   r.number("ingest", "max_depth", i.max_depth, 8, 1024);
   r.number("ingest", "reject_raw_bytes", i.reject_raw_bytes, 256, 16 * 1024 * 1024);
+  r.number("ingest", "event_time_past_days", i.event_time_past_days, 1, 36'500);
+  r.number("ingest", "event_time_future_seconds", i.event_time_future_seconds, 0, 366 * 86'400);
+  // At most 2048 (and API key names at most max_source_bytes): the btree key of caliper.sessions,
+  // (source, session_id), is then at most 8 + 132 + 2052 = 2192 bytes, under the 2704 bytes
+  // PostgreSQL allows on 8 KB pages (sql/003_sessions.sql). No other index holds text.
+  r.number("ingest", "max_id_bytes", i.max_id_bytes, 256, 2048);
+  r.number("ingest", "max_user_agent_bytes", i.max_user_agent_bytes, 64, 64 * 1024);
 
   r.text("log", "level", c.log.level);
   r.text("log", "format", c.log.format);
@@ -233,6 +242,9 @@ void read_api_keys(const toml::table& root, const env_lookup& env, config& c, st
   }
 }
 
+/// API key names are stored as `source`; see ingest.max_id_bytes for why they are bounded.
+constexpr std::size_t max_source_bytes = 128;
+
 void validate(config& c, std::vector<problem>& problems) {
   if (auto addr = parse_listen(c.server.listen)) {
     c.server.host = addr->host;
@@ -269,6 +281,9 @@ void validate(config& c, std::vector<problem>& problems) {
     const auto& k = c.api_keys[n];
     const std::string where = "api_keys[" + std::to_string(n) + "]";
     if (k.name.empty()) problems.push_back({where + ".name", "must not be empty"});
+    else if (k.name.size() > max_source_bytes)
+      problems.push_back({where + ".name", "must be at most " + std::to_string(max_source_bytes) +
+                                               " bytes (it is stored as source, in the key of caliper.sessions)"});
     else if (!names.insert(k.name).second) problems.push_back({where + ".name", "duplicate name " + k.name});
     const bool unreadable = std::any_of(problems.begin(), problems.end(),
                                         [&](const problem& p) { return p.key == where + ".secret_file"; });

@@ -11,6 +11,7 @@
 
 #include "caliper_sessiond/caliper/parser.hpp"
 #include "caliper_sessiond/caliper/text.hpp"
+#include "caliper_sessiond/metrics/log_throttle.hpp"
 
 namespace caliper_sessiond::http {
 namespace {
@@ -24,16 +25,22 @@ std::int64_t now_us() {
       .count();
 }
 
+/// Event ids that could not be derived (SHA-1 failing): one error line per interval.
+metrics::log_throttle derive_failures;
+
 /// One parser per I/O thread: simdjson's buffers stay warm and no lock is needed.
 caliper::envelope_parser& thread_parser(const config::ingest_config& cfg) {
   thread_local std::optional<caliper::envelope_parser> parser;
   thread_local config::ingest_config made_for{};
-  if (!parser || made_for.max_events != cfg.max_events || made_for.max_depth != cfg.max_depth ||
-      made_for.reject_raw_bytes != cfg.reject_raw_bytes) {
+  if (!parser || made_for != cfg) {  // every [ingest] setting, so a changed limit is picked up
     caliper::parse_limits limits;
     limits.max_events = cfg.max_events;
     limits.max_depth = cfg.max_depth;
     limits.max_raw_bytes = cfg.reject_raw_bytes;
+    limits.event_time_past_days = cfg.event_time_past_days;
+    limits.event_time_future_seconds = cfg.event_time_future_seconds;
+    limits.max_id_bytes = cfg.max_id_bytes;
+    limits.max_user_agent_bytes = cfg.max_user_agent_bytes;
     parser.emplace(limits);
     made_for = cfg;
   }
@@ -180,7 +187,17 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
 
 net::awaitable<response> request_handler::ingest(std::string& body, const std::string& source, unsigned version,
                                                 std::chrono::steady_clock::time_point started) {
-  auto result = thread_parser(st_.cfg.ingest).parse(body, source);
+  const std::int64_t received_at = now_us();  // also the centre of the eventTime window
+  auto result = thread_parser(st_.cfg.ingest).parse(body, source, received_at);
+  if (result.error && result.error->status == 503) {
+    // Not the sender's fault (no event id could be derived): nothing to record, retry later.
+    if (const auto n = derive_failures.occur())
+      spdlog::error("{} request(s) answered 503: cannot derive event ids: SHA-1 fails in OpenSSL (configuration?)",
+                    *n);
+    auto res = problem(503, result.error->title, result.error->detail, version);
+    res.set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
+    co_return finish(std::move(res), "ingest", source, started);
+  }
   if (result.error) {
     auto res = refuse(source, result.error->status, result.error->title, result.error->detail, body, version);
     co_return finish(std::move(res), "ingest", source, started);
@@ -194,7 +211,7 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
   ok.prepare_payload();
   if (result.events.empty() && result.rejects.empty()) co_return finish(std::move(ok), "ingest", source, started);
 
-  store::ingest_batch batch{source, now_us(), std::move(result.events), std::move(result.rejects)};
+  store::ingest_batch batch{source, received_at, std::move(result.events), std::move(result.rejects)};
   auto ex = co_await net::this_coro::executor;
   auto pending = submit(st_.sink, std::move(batch), ex);
   auto [outcome, report] = co_await std::move(pending);

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <array>
+#include <charconv>
+#include <initializer_list>
+#include <string_view>
+#include <vector>
 
 #include "pg_connection.hpp"
 
@@ -11,17 +14,22 @@ namespace {
 
 // Maintenance waits for no one: a busy table is tried again at the next run.
 constexpr const char* session_settings_sql = "SET lock_timeout = '5s'";
-constexpr const char* ensure_sql = "SELECT caliper.ensure_partitions($1::int)";
+constexpr const char* ensure_sql = "SELECT caliper.ensure_partitions($1::int, max_new_partitions => $2::int)";
 constexpr const char* retention_sql = "SELECT caliper.drop_old_partitions($1::int)";
+
+/// The line ensure_partitions ends with when it reached its cap (sql/006_partition_cap.sql).
+constexpr std::string_view capped_prefix = "capped at ";
 
 std::string describe(const pg::error& e) {
   return e.sqlstate.empty() ? e.message : fmt::format("{} (SQLSTATE {})", e.message, e.sqlstate);
 }
 
-/// Runs `sql` with one int parameter and appends its one-column rows to `out.actions`.
-bool run_step(const pg::connection& conn, const char* sql, int arg, maintenance_result& out) {
-  const std::string value = std::to_string(arg);
-  const std::array<const char*, 1> values{value.c_str()};
+/// Runs `sql` with int parameters and appends its one-column rows to `out.actions`.
+bool run_step(const pg::connection& conn, const char* sql, std::initializer_list<int> args, maintenance_result& out) {
+  std::vector<std::string> text;
+  for (const int a : args) text.push_back(std::to_string(a));
+  std::vector<const char*> values;
+  for (const auto& t : text) values.push_back(t.c_str());
   const pg::result r = conn.exec_params(sql, values, {}, {}, false);
   if (auto err = conn.check(r, PGRES_TUPLES_OK)) {
     out.error = fmt::format("{}: {}", sql, describe(*err));
@@ -31,9 +39,24 @@ bool run_step(const pg::connection& conn, const char* sql, int arg, maintenance_
   return true;
 }
 
+/// Fills `created` and `deferred_months` from the lines of caliper.ensure_partitions.
+void count_actions(maintenance_result& r) {
+  r.created = 0;
+  r.deferred_months = 0;
+  for (const std::string_view a : r.actions) {
+    if (a.starts_with("created ")) ++r.created;
+    if (!a.starts_with(capped_prefix)) continue;
+    // "capped at <cap> new partitions: <n> more months wait for the next run"
+    const auto colon = a.find(": ");
+    if (colon == std::string_view::npos) continue;
+    const std::string_view n = a.substr(colon + 2);
+    std::from_chars(n.data(), n.data() + n.size(), r.deferred_months);
+  }
+}
+
 }  // namespace
 
-maintenance_result run_maintenance(const std::string& url, int months_ahead, int retention_months) {
+maintenance_result run_maintenance(const std::string& url, const maintenance_options& options) {
   maintenance_result res;
   const pg::connection conn = pg::connection::connect(url);
   if (!conn.ok()) {
@@ -44,8 +67,10 @@ maintenance_result run_maintenance(const std::string& url, int months_ahead, int
     res.error = describe(*err);
     return res;
   }
-  if (!run_step(conn, ensure_sql, months_ahead, res)) return res;
-  if (retention_months > 0 && !run_step(conn, retention_sql, retention_months, res)) return res;
+  const bool ensured = run_step(conn, ensure_sql, {options.months_ahead, options.max_new_partitions}, res);
+  count_actions(res);
+  if (!ensured) return res;
+  if (options.retention_months > 0 && !run_step(conn, retention_sql, {options.retention_months}, res)) return res;
   res.ok = true;
   return res;
 }

@@ -1,5 +1,6 @@
 // Monthly partitions (caliper.ensure_partitions), retention (caliper.drop_old_partitions),
-// run_maintenance, and migrations that run again safely on an install that has data.
+// run_maintenance, the cap on partitions per run, and migrations that run again safely on an
+// install that has data.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
@@ -146,18 +147,18 @@ TEST_F(partitions_pgtest, run_maintenance_creates_ahead_and_applies_retention) {
   const std::string url = migrated_database(*env_, "parts_maint");
   put_events(url, -3, 4);
   pg_test_env::query(url, "SELECT caliper.ensure_partitions(0)");
-  const auto r = store::run_maintenance(url, 5, 0);
+  const auto r = store::run_maintenance(url, {.months_ahead = 5});
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.actions, (std::vector<std::string>{"created " + partition_of(url, 4),
                                                  "created " + partition_of(url, 5)}));
-  const auto ret = store::run_maintenance(url, 5, 3);
+  const auto ret = store::run_maintenance(url, {.months_ahead = 5, .retention_months = 3});
   ASSERT_TRUE(ret.ok) << ret.error;
   ASSERT_EQ(ret.actions.size(), 2U);
   EXPECT_EQ(ret.actions[0], "dropped " + partition_of(url, -3));
 }
 
 TEST_F(partitions_pgtest, run_maintenance_reports_an_unreachable_database_without_the_password) {
-  const auto r = store::run_maintenance("postgresql://someone:s3cret@/nodb?host=/nonexistent&connect_timeout=1", 3, 0);
+  const auto r = store::run_maintenance("postgresql://someone:s3cret@/nodb?host=/nonexistent&connect_timeout=1", {});
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("cannot connect"), std::string::npos) << r.error;
   EXPECT_EQ(r.error.find("s3cret"), std::string::npos) << r.error;
@@ -177,6 +178,72 @@ TEST_F(partitions_pgtest, a_busy_default_partition_is_skipped_not_waited_for) {
   const auto later = rows(url, "SELECT caliper.ensure_partitions(3)");
   ASSERT_EQ(later.size(), 1U);
   EXPECT_EQ(later[0], "created " + partition_of(url, -4) + ", moved 3 rows from the default partition");
+}
+
+// Issue 11: at most max_new_partitions per call, however many months wait in the default.
+
+/// Two rows in each of the months -first .. -last (no partitions there: the default holds them).
+void put_months(const std::string& url, int first, int last) {
+  for (int m = first; m <= last; ++m) put_events(url, -m, 2, 1000 * m);
+}
+
+std::string default_months(const std::string& url) {
+  return pg_test_env::scalar(url, "SELECT count(DISTINCT date_trunc('month', event_time AT TIME ZONE 'UTC')) "
+                                  "FROM caliper.session_events_default");
+}
+
+TEST_F(partitions_pgtest, a_run_creates_at_most_the_cap_and_says_how_many_months_wait) {
+  const std::string url = migrated_database(*env_, "parts_cap");
+  put_months(url, 1, 30);
+  const auto r = store::run_maintenance(url, {.months_ahead = 3, .max_new_partitions = 10});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.created, 10);
+  EXPECT_EQ(r.deferred_months, 20);
+  ASSERT_EQ(r.actions.size(), 11U);
+  EXPECT_EQ(r.actions.back(), "capped at 10 new partitions: 20 more months wait for the next run");
+  // The most recent months first.
+  EXPECT_EQ(r.actions[0], "created " + partition_of(url, -1) + ", moved 2 rows from the default partition");
+  EXPECT_EQ(r.actions[9], "created " + partition_of(url, -10) + ", moved 2 rows from the default partition");
+  EXPECT_EQ(default_months(url), "20");
+}
+
+TEST_F(partitions_pgtest, the_next_runs_continue_until_no_month_waits) {
+  const std::string url = migrated_database(*env_, "parts_cap_next");
+  put_months(url, 1, 30);
+  const store::maintenance_options options{.months_ahead = 3, .max_new_partitions = 12};
+  const auto first = store::run_maintenance(url, options);
+  const auto second = store::run_maintenance(url, options);
+  const auto third = store::run_maintenance(url, options);
+  ASSERT_TRUE(first.ok && second.ok && third.ok) << first.error << second.error << third.error;
+  EXPECT_EQ(std::vector<int>({first.created, second.created, third.created}), std::vector<int>({12, 12, 6}));
+  EXPECT_EQ(std::vector<int>({first.deferred_months, second.deferred_months, third.deferred_months}),
+            std::vector<int>({18, 6, 0}));
+  EXPECT_EQ(third.actions.size(), 6U);  // no "capped" line
+  EXPECT_EQ(default_months(url), "0");
+  EXPECT_TRUE(partition_exists(url, partition_of(url, -30)));
+}
+
+TEST_F(partitions_pgtest, the_months_ahead_come_before_the_months_waiting_in_the_default) {
+  const std::string url = migrated_database(*env_, "parts_cap_ahead");  // this month and 3 ahead
+  put_months(url, 1, 5);
+  const auto r = store::run_maintenance(url, {.months_ahead = 6, .max_new_partitions = 4});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.actions, (std::vector<std::string>{
+                           "created " + partition_of(url, 4), "created " + partition_of(url, 5),
+                           "created " + partition_of(url, 6),
+                           "created " + partition_of(url, -1) + ", moved 2 rows from the default partition",
+                           "capped at 4 new partitions: 4 more months wait for the next run"}));
+}
+
+TEST_F(partitions_pgtest, the_old_call_forms_still_work_and_get_the_default_cap_of_24) {
+  const std::string url = migrated_database(*env_, "parts_cap_old");
+  put_months(url, 1, 30);
+  const auto r = rows(url, "SELECT caliper.ensure_partitions(3)");
+  ASSERT_EQ(r.size(), 25U);
+  EXPECT_EQ(r.back(), "capped at 24 new partitions: 6 more months wait for the next run");
+  EXPECT_EQ(rows(url, "SELECT caliper.ensure_partitions(3, 200000)").back(),
+            "created " + partition_of(url, -30) + ", moved 2 rows from the default partition");
+  EXPECT_EQ(default_months(url), "0");
 }
 
 }  // namespace

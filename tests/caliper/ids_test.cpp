@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <optional>
 #include <string>
@@ -58,7 +59,7 @@ TEST(DerivedEventId, IsStableForTheSameFields) {
 }
 
 TEST(DerivedEventId, ChangesWhenAnyFieldChanges) {
-  const std::string base = derived_event_id("k", session_action::logged_in, "u", 1, "o");
+  const std::string base = derived_event_id("k", session_action::logged_in, "u", 1, "o").value();
   EXPECT_NE(base, derived_event_id("k2", session_action::logged_in, "u", 1, "o"));
   EXPECT_NE(base, derived_event_id("k", session_action::logged_out, "u", 1, "o"));
   EXPECT_NE(base, derived_event_id("k", session_action::logged_in, "u2", 1, "o"));
@@ -72,11 +73,39 @@ TEST(DerivedEventId, FieldBoundariesAreUnambiguous) {
 }
 
 TEST(DerivedEventId, IsAVersion5Uuid) {
-  const std::string id = derived_event_id("k", session_action::timed_out, "u", 1, "o");
+  const std::string id = derived_event_id("k", session_action::timed_out, "u", 1, "o").value();
   ASSERT_EQ(id.size(), 36U);
   EXPECT_EQ(id[14], '5');
   EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos);
   EXPECT_EQ(canonical_event_uuid(id), id);
+}
+
+/// While it lives, OpenSSL cannot fetch SHA-1 (a FIPS-only configuration without the provider).
+class sha1_unavailable {
+public:
+  sha1_unavailable() { EXPECT_EQ(EVP_set_default_properties(nullptr, "fips=yes"), 1); }
+  ~sha1_unavailable() { EVP_set_default_properties(nullptr, ""); }
+  sha1_unavailable(const sha1_unavailable&) = delete;
+  sha1_unavailable& operator=(const sha1_unavailable&) = delete;
+};
+
+TEST(DerivedEventId, IsNulloptNotAConstantWhenOpenSslCannotDigest) {
+  const sha1_unavailable guard;
+  EXPECT_EQ(derived_event_id("k", session_action::logged_in, "u", 1, "o"), std::nullopt);
+  EXPECT_EQ(derived_event_id("k", session_action::logged_in, "u2", 2, "o"), std::nullopt);
+}
+
+TEST(UuidV5, IsNulloptWhenTheDigestFails) {
+  const auto failing = [](std::string_view, std::string_view, std::array<std::uint8_t, 20>&) { return false; };
+  EXPECT_EQ(detail::uuid_v5(failing, event_id_namespace, "name"), std::nullopt);
+}
+
+TEST(UuidV5, SetsVersionAndVariantOnTheDigestGiven) {
+  const auto ones = [](std::string_view, std::string_view, std::array<std::uint8_t, 20>& d) {
+    d.fill(0xFF);
+    return true;
+  };
+  EXPECT_EQ(detail::uuid_v5(ones, event_id_namespace, "name"), "ffffffff-ffff-5fff-bfff-ffffffffffff");
 }
 
 }  // namespace

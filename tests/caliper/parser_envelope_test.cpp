@@ -11,7 +11,7 @@ using test::project_fixture;
 parse_result parse_envelope_fixture(const std::string& name, parse_limits limits = {}) {
   envelope_parser parser(limits);
   std::string body = project_fixture("envelopes/" + name);
-  return parser.parse(body, "test");
+  return parser.parse(body, "test", test::test_now_us);
 }
 
 void expect_error(const parse_result& r, int status, const std::string& detail_part) {
@@ -88,7 +88,7 @@ std::string nested_envelope(std::size_t depth) {
 TEST(Envelope, NestingAtMaxDepthIsAccepted) {
   envelope_parser parser(parse_limits{.max_depth = 16});
   std::string body = nested_envelope(16);
-  const parse_result r = parser.parse(body, "test");
+  const parse_result r = parser.parse(body, "test", test::test_now_us);
   ASSERT_FALSE(r.error) << r.error->detail;
   EXPECT_EQ(r.skipped, 1U);
 }
@@ -96,19 +96,19 @@ TEST(Envelope, NestingAtMaxDepthIsAccepted) {
 TEST(Envelope, NestingBeyondMaxDepthIs400NamingTheLimit) {
   envelope_parser parser(parse_limits{.max_depth = 16});
   std::string body = nested_envelope(17);
-  expect_error(parser.parse(body, "test"), 400, "max_depth (16)");
+  expect_error(parser.parse(body, "test", test::test_now_us), 400, "max_depth (16)");
 }
 
 TEST(Envelope, HugeNestingDoesNotOverflowTheStack) {
   envelope_parser parser;
   std::string body = "{\"data\":" + std::string(1'000'000, '[');
-  expect_error(parser.parse(body, "test"), 400, "max_depth (64)");
+  expect_error(parser.parse(body, "test", test::test_now_us), 400, "max_depth (64)");
 }
 
 TEST(Envelope, BracketsInsideStringsDoNotCountAsNesting) {
   envelope_parser parser(parse_limits{.max_depth = 3});
   std::string body = "{\"sensor\":\"[[[[\\\"{{{{\",\"sendTime\":\"t\",\"data\":[]}";
-  EXPECT_FALSE(parser.parse(body, "test").error);
+  EXPECT_FALSE(parser.parse(body, "test", test::test_now_us).error);
 }
 
 TEST(Envelope, EscapedQuotesAndBackslashesInLongStringsDoNotCountAsNesting) {
@@ -116,7 +116,7 @@ TEST(Envelope, EscapedQuotesAndBackslashesInLongStringsDoNotCountAsNesting) {
   std::string sensor;
   for (int i = 0; i < 40; ++i) sensor += i % 2 == 0 ? "\\\"[[{{ " : "\\\\";  // \" then [[{{, or \\ (escaped backslash)
   std::string body = "{\"sensor\":\"" + sensor + "\",\"sendTime\":\"t\",\"data\":[[]]}";
-  const parse_result r = parser.parse(body, "test");
+  const parse_result r = parser.parse(body, "test", test::test_now_us);
   ASSERT_FALSE(r.error) << r.error->detail;
   EXPECT_EQ(r.skipped, 1U);
 }
@@ -124,7 +124,7 @@ TEST(Envelope, EscapedQuotesAndBackslashesInLongStringsDoNotCountAsNesting) {
 TEST(Envelope, StringEndingInAnEscapedBackslashClosesBeforeTheBrackets) {
   envelope_parser parser(parse_limits{.max_depth = 3});
   std::string body = "{\"sensor\":\"abcdefghijklmnop\\\\\",\"sendTime\":\"t\",\"data\":[[[]]]}";
-  EXPECT_EQ(parser.parse(body, "test").error.value_or(envelope_error{}).detail,
+  EXPECT_EQ(parser.parse(body, "test", test::test_now_us).error.value_or(envelope_error{}).detail,
             "the body nests arrays and objects deeper than max_depth (3)");
 }
 
@@ -137,7 +137,7 @@ std::string envelope_of_entities(std::size_t n) {
 TEST(Envelope, MaxEventsEntriesAreAccepted) {
   envelope_parser parser(parse_limits{.max_events = 5});
   std::string body = envelope_of_entities(5);
-  const parse_result r = parser.parse(body, "test");
+  const parse_result r = parser.parse(body, "test", test::test_now_us);
   ASSERT_FALSE(r.error);
   EXPECT_EQ(r.skipped, 5U);
 }
@@ -145,14 +145,14 @@ TEST(Envelope, MaxEventsEntriesAreAccepted) {
 TEST(Envelope, MoreThanMaxEventsEntriesIs400NamingTheLimit) {
   envelope_parser parser(parse_limits{.max_events = 5});
   std::string body = envelope_of_entities(6);
-  expect_error(parser.parse(body, "test"), 400, "max_events (5)");
+  expect_error(parser.parse(body, "test", test::test_now_us), 400, "max_events (5)");
 }
 
 TEST(Envelope, ParsingKeepsTheBodyContents) {
   envelope_parser parser;
   std::string body = project_fixture("canvas-v1p1-loggedin.json");
   const std::string copy = body;
-  parser.parse(body, "test");
+  parser.parse(body, "test", test::test_now_us);
   EXPECT_EQ(body, copy);
 }
 
@@ -161,7 +161,7 @@ TEST(Envelope, OneParserServesManyEnvelopes) {
   for (int i = 0; i < 3; ++i) {
     for (const char* name : {"canvas-v1p1-loggedin.json", "learn-v1p1-mixed-batch.json", "envelopes/not-json.txt"}) {
       std::string body = project_fixture(name);
-      const parse_result r = parser.parse(body, "test");
+      const parse_result r = parser.parse(body, "test", test::test_now_us);
       EXPECT_EQ(r.error.has_value(), std::string(name).ends_with(".txt")) << name;
     }
   }

@@ -1,5 +1,11 @@
-// Event-level behaviour: selection by type, ids, actions, eventTime, rejects in a batch.
+// Event-level behaviour: selection by type, ids, actions, eventTime and its window, rejects in a
+// batch, and envelopes whose event ids cannot be derived.
 
+#include <openssl/evp.h>
+
+#include <optional>
+
+#include "caliper_sessiond/caliper/ids.hpp"
 #include "parser_test_support.hpp"
 
 namespace caliper_sessiond::caliper {
@@ -157,7 +163,7 @@ TEST(Events, MixedBatchStoresTheGoodEventsAndRejectsTheBadOne) {
 TEST(Events, RejectRawIsBoundedByMaxRawBytes) {
   envelope_parser parser(parse_limits{.max_raw_bytes = 40});
   std::string body = project_fixture("events/batch-one-bad-event-time.json");
-  const parse_result r = parser.parse(body, "test");
+  const parse_result r = parser.parse(body, "test", test::test_now_us);
   ASSERT_EQ(r.rejects.size(), 1U);
   EXPECT_EQ(r.rejects[0].raw.size(), 40U);
 }
@@ -170,6 +176,116 @@ TEST(Events, UnparsableClientAddressIsAbsentNotARejectAndOthersAreNormalized) {
   EXPECT_EQ(r.events[1].ip_address, std::nullopt);
   EXPECT_EQ(r.events[2].ip_address, "::ffff:203.0.113.9");
   EXPECT_EQ(r.events[3].ip_address, "203.0.113.10");
+}
+
+// eventTime window (issue 11): [now - event_time_past_days, now + event_time_future_seconds].
+
+/// events/event-time-window.json with its two eventTimes, parsed with the default limits.
+parse_result parse_window(const std::string& first, const std::string& second, parse_limits limits = {}) {
+  std::string body = project_fixture("events/event-time-window.json");
+  body.replace(body.find("<first>"), 7, first);
+  body.replace(body.find("<second>"), 8, second);
+  envelope_parser parser(limits);
+  return parser.parse(body, "test", test::test_now_us);
+}
+
+TEST(EventTimeWindow, BothEdgesAreStored) {
+  // test_now_us is 2026-12-01T00:00:00Z; 3650 days before it is 2016-12-03 (two leap days).
+  const parse_result r = parse_window("2016-12-03T00:00:00Z", "2026-12-02T00:00:00Z");
+  ASSERT_FALSE(r.error);
+  EXPECT_TRUE(r.rejects.empty());
+  ASSERT_EQ(r.events.size(), 2U);
+  EXPECT_EQ(r.events[0].event_time_us, test::test_now_us - 3650LL * 86'400'000'000);
+  EXPECT_EQ(r.events[1].event_time_us, test::test_now_us + 86'400'000'000);
+}
+
+TEST(EventTimeWindow, OneMicrosecondOutsideIsARejectNamingTheWindowAndTheRestIsStored) {
+  const std::string window = "is outside the accepted window [2016-12-03 00:00:00+00, 2026-12-02 00:00:00+00]: "
+                             "ingest.event_time_past_days (3650) before and ingest.event_time_future_seconds (86400) "
+                             "after the time of receipt";
+  parse_result r = parse_window("2016-12-02T23:59:59.999999Z", "2026-11-30T12:00:00Z");
+  ASSERT_FALSE(r.error);
+  ASSERT_EQ(r.events.size(), 1U);
+  EXPECT_EQ(r.events[0].event_id, "5f0e1d2c-3b4a-4958-8766-000000000012");
+  ASSERT_EQ(r.rejects.size(), 1U);
+  EXPECT_EQ(r.rejects[0].reason, "eventTime \"2016-12-02T23:59:59.999999Z\" " + window);
+  EXPECT_THAT(r.rejects[0].raw, HasSubstr("5f0e1d2c-3b4a-4958-8766-000000000011"));
+
+  r = parse_window("2026-11-30T12:00:00Z", "2026-12-02T00:00:00.000001Z");
+  ASSERT_EQ(r.events.size(), 1U);
+  ASSERT_EQ(r.rejects.size(), 1U);
+  EXPECT_EQ(r.rejects[0].reason, "eventTime \"2026-12-02T00:00:00.000001Z\" " + window);
+}
+
+TEST(EventTimeWindow, YearsOneAndNineThousandNineHundredNinetyNineAreRejects) {
+  const parse_result r = parse_window("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z");
+  ASSERT_FALSE(r.error);
+  EXPECT_TRUE(r.events.empty());
+  ASSERT_EQ(r.rejects.size(), 2U);
+  EXPECT_THAT(r.rejects[0].reason, HasSubstr("\"0001-01-01T00:00:00Z\" is outside the accepted window"));
+  EXPECT_THAT(r.rejects[1].reason, HasSubstr("\"9999-12-31T23:59:59Z\" is outside the accepted window"));
+}
+
+TEST(EventTimeWindow, FollowsTheConfiguredLimits) {
+  const parse_limits narrow{.event_time_past_days = 1, .event_time_future_seconds = 0};
+  const parse_result r = parse_window("2026-11-30T00:00:00Z", "2026-12-01T00:00:00.000001Z", narrow);
+  ASSERT_EQ(r.events.size(), 1U);
+  EXPECT_EQ(r.events[0].event_time_us, test::test_now_us - 86'400'000'000);
+  ASSERT_EQ(r.rejects.size(), 1U);
+  EXPECT_THAT(r.rejects[0].reason, HasSubstr("window [2026-11-30 00:00:00+00, 2026-12-01 00:00:00+00]: "
+                                             "ingest.event_time_past_days (1) before and "
+                                             "ingest.event_time_future_seconds (0) after"));
+}
+
+TEST(EventTimeWindow, IsCentredOnTheTimeOfReceiptGiven) {
+  envelope_parser parser;
+  std::string body = project_fixture("events/event-time-window.json");
+  body.replace(body.find("<first>"), 7, "2016-12-03T00:00:00Z");
+  body.replace(body.find("<second>"), 8, "2016-12-03T00:00:00Z");
+  EXPECT_EQ(parser.parse(body, "test", test::test_now_us).events.size(), 2U);
+  EXPECT_EQ(parser.parse(body, "test", test::test_now_us + 1).rejects.size(), 2U);
+}
+
+// Event ids that cannot be derived (issue 11): the whole envelope is a 503, never a made-up id.
+
+/// While it lives, OpenSSL cannot fetch SHA-1: its default properties ask for a FIPS provider
+/// that is not loaded, as in a misconfigured FIPS-only system.
+class sha1_unavailable {
+public:
+  sha1_unavailable() { EXPECT_EQ(EVP_set_default_properties(nullptr, "fips=yes"), 1); }
+  ~sha1_unavailable() { EVP_set_default_properties(nullptr, ""); }
+  sha1_unavailable(const sha1_unavailable&) = delete;
+  sha1_unavailable& operator=(const sha1_unavailable&) = delete;
+};
+
+TEST(DerivedIdFailure, EnvelopeNeedingADerivedIdIs503AndYieldsNothing) {
+  const sha1_unavailable guard;
+  const parse_result r = parse_fixture("moodle-v1p0-loggedin-timedout.json", "moodle");  // 1.0: no ids
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->status, 503);
+  EXPECT_EQ(r.error->detail, "cannot derive event ids now; retry later");
+  EXPECT_TRUE(r.events.empty());
+  EXPECT_TRUE(r.rejects.empty());
+}
+
+TEST(DerivedIdFailure, EnvelopeWhoseEventsCarryIdsIsParsedAsUsual) {
+  const sha1_unavailable guard;
+  const parse_result r = parse_fixture("learn-v1p1-mixed-batch.json");
+  ASSERT_FALSE(r.error) << r.error->detail;
+  EXPECT_FALSE(r.events.empty());
+}
+
+TEST(DerivedIdFailure, IdsAreDerivedAgainOnceSha1Works) {
+  std::optional<parse_result> failed;
+  {
+    const sha1_unavailable guard;
+    failed = parse_fixture("moodle-v1p0-loggedout.json", "moodle");
+  }
+  ASSERT_TRUE(failed->error);
+  const parse_result r = parse_fixture("moodle-v1p0-loggedout.json", "moodle");
+  ASSERT_FALSE(r.error);
+  ASSERT_EQ(r.events.size(), 1U);
+  EXPECT_EQ(canonical_event_uuid(r.events[0].event_id), r.events[0].event_id);
 }
 
 }  // namespace

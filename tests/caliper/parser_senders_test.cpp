@@ -331,18 +331,5 @@ TEST(AnyShape, ExtensionKeysWithDotsAndColonsMatchOnlyExactly) {
                                         .sensor = lms_sensor}));
 }
 
-TEST(AnyShape, OneMegabyteUserAgentIsKeptWhole) {
-  std::string body = project_fixture("learn-v1p1-loggedin.json");
-  const std::string agent = "Mozilla/5.0 " + std::string(1024 * 1024 - 12, 'x');
-  for (auto p = body.find(firefox_118); p != std::string::npos; p = body.find(firefox_118, p + agent.size()))
-    body.replace(p, firefox_118.size(), agent);
-  const parse_result r = test::parse_body(body);
-  ASSERT_FALSE(r.error);
-  ASSERT_EQ(r.events.size(), 1U);
-  ASSERT_TRUE(r.events[0].user_agent);
-  EXPECT_EQ(r.events[0].user_agent->size(), 1024U * 1024U);
-  EXPECT_EQ(*r.events[0].user_agent, agent);
-}
-
 }  // namespace
 }  // namespace caliper_sessiond::caliper

@@ -43,7 +43,14 @@ std::string member_raw(const std::string& json, std::string_view key);
 /// `json` with the value of member `key` replaced by `replacement` (raw JSON).
 std::string replace_member(const std::string& json, std::string_view key, std::string_view replacement);
 
-/// Parses `body` with default limits and API key name `source`.
+/// The "now" of the parser tests and of the fuzz regressions: 2026-12-01T00:00:00Z.
+inline constexpr std::int64_t test_now_us = 1'796'083'200'000'000;
+
+/// Default limits but an eventTime window of 100 years before test_now_us: the fixtures
+/// (the spec's go back to 2015) are about their shapes, not their dates.
+parse_limits any_date_limits();
+
+/// Parses `body` with any_date_limits(), API key name `source`, received at test_now_us.
 parse_result parse_body(std::string body, std::string_view source = "test");
 
 /// Microseconds of an RFC 3339 time that must parse.

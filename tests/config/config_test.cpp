@@ -167,3 +167,64 @@ TEST(config, journal_bound_must_hold_two_segments) {
   auto tiny = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_SEGMENT_BYTES", "100"}}));
   EXPECT_TRUE(has_problem(tiny, "journal.segment_bytes"));
 }
+
+// Issue 11: the eventTime window and the text limits.
+
+TEST(config, ingest_window_and_text_limits_have_their_defaults) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.ingest.event_time_past_days, 3650);
+  EXPECT_EQ(r.cfg.ingest.event_time_future_seconds, 86'400);
+  EXPECT_EQ(r.cfg.ingest.max_id_bytes, 2048u);
+  EXPECT_EQ(r.cfg.ingest.max_user_agent_bytes, 1024u);
+}
+
+TEST(config, ingest_window_and_text_limits_can_be_set) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_INGEST_EVENT_TIME_PAST_DAYS", "400"},
+                                                     {"CALIPER_INGEST_EVENT_TIME_FUTURE_SECONDS", "0"},
+                                                     {"CALIPER_INGEST_MAX_ID_BYTES", "512"},
+                                                     {"CALIPER_INGEST_MAX_USER_AGENT_BYTES", "4096"}}));
+  ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
+  EXPECT_EQ(r.cfg.ingest.event_time_past_days, 400);
+  EXPECT_EQ(r.cfg.ingest.event_time_future_seconds, 0);
+  EXPECT_EQ(r.cfg.ingest.max_id_bytes, 512u);
+  EXPECT_EQ(r.cfg.ingest.max_user_agent_bytes, 4096u);
+}
+
+TEST(config, max_id_bytes_above_what_the_sessions_index_can_hold_is_a_problem) {
+  EXPECT_TRUE(cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_INGEST_MAX_ID_BYTES", "2048"}})).ok());
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_INGEST_MAX_ID_BYTES", "2049"}}));
+  EXPECT_TRUE(has_problem(r, "ingest.max_id_bytes"));
+}
+
+TEST(config, out_of_range_window_and_user_agent_limit_are_problems) {
+  for (const auto& [var, key] : std::map<std::string, std::string>{
+           {"CALIPER_INGEST_EVENT_TIME_PAST_DAYS", "ingest.event_time_past_days"},
+           {"CALIPER_INGEST_EVENT_TIME_FUTURE_SECONDS", "ingest.event_time_future_seconds"},
+           {"CALIPER_INGEST_MAX_USER_AGENT_BYTES", "ingest.max_user_agent_bytes"}}) {
+    EXPECT_TRUE(has_problem(cfg::load(fixture("minimal.toml"), env_of({{var, "-1"}})), key)) << var;
+    EXPECT_TRUE(has_problem(cfg::load(fixture("minimal.toml"), env_of({{var, "100000000"}})), key)) << var;
+  }
+}
+
+TEST(config, api_key_name_longer_than_the_sessions_index_allows_is_a_problem) {
+  const std::string name(129, 'n');
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_API_KEYS", name + ":cccccccccccccccccccc"}}));
+  EXPECT_TRUE(has_problem(r, "api_keys[1].name"));
+  auto ok = cfg::load(fixture("minimal.toml"),
+                      env_of({{"CALIPER_API_KEYS", std::string(128, 'n') + ":cccccccccccccccccccc"}}));
+  EXPECT_TRUE(ok.ok());
+}
+
+TEST(config, partitions_max_per_run_defaults_to_24_and_is_bounded) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.database.partitions_max_per_run, 24);
+  auto set = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_PARTITIONS_MAX_PER_RUN", "6"}}));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set.cfg.database.partitions_max_per_run, 6);
+  for (const char* bad : {"0", "241"}) {
+    auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_PARTITIONS_MAX_PER_RUN", bad}}));
+    EXPECT_TRUE(has_problem(r, "database.partitions_max_per_run")) << bad;
+  }
+}

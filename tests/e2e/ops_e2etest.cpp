@@ -129,3 +129,36 @@ TEST_F(ops_e2e, access_log_has_one_line_per_request_and_no_secret) {
   EXPECT_EQ(server_->log().find(second_key), std::string::npos);
   EXPECT_EQ(server_->log().find("wrong-key-0123456789"), std::string::npos);
 }
+
+TEST(ops_partitions_e2e, a_maintenance_run_that_hits_the_cap_warns_and_shows_it_in_metrics) {
+  const auto env = pg_test_env::from_environment();
+  if (!env) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
+  server_process::options o;
+  o.database_url = env->create_database("ops_cap");
+  o.database_toml = "partitions_max_per_run = 5\n";
+  server_process server(o);
+  ASSERT_TRUE(server.start()) << server.log();  // migrates: this month and three ahead
+  ASSERT_EQ(server.stop(SIGTERM), 0) << server.log();
+  // Rows in the 30 months before this one, waiting in the default partition.
+  pg_test_env::query(o.database_url,
+                     "INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id, "
+                     "sensor, received_at) SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(m), 12, '0'))::uuid, "
+                     "'learn-test', 'LoggedIn', (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval("
+                     "months => m) + interval '3 days') AT TIME ZONE 'UTC', 'u', 'u', 's', now() "
+                     "FROM generate_series(1, 30) AS m");
+  ASSERT_TRUE(server.start()) << server.log();  // maintenance runs at start
+  std::string metrics;
+  EXPECT_TRUE(eventually([&] {
+    metrics = server.request("GET", "/metrics").body;
+    return metrics.find("\ncaliper_partitions_deferred_months 25\n") != std::string::npos;
+  })) << metrics;
+  EXPECT_NE(metrics.find("\ncaliper_partitions_cap_hits_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ncaliper_partitions_created_total 5\n"), std::string::npos) << metrics;
+  EXPECT_NE(server.log().find("warning maintenance: created the most partitions one run may "
+                              "(database.partitions_max_per_run = 5); 25 more months wait"),
+            std::string::npos)
+      << server.log();
+  EXPECT_EQ(pg_test_env::scalar(o.database_url, "SELECT count(DISTINCT date_trunc('month', event_time)) "
+                                                "FROM caliper.session_events_default"),
+            "25");
+}

@@ -1,7 +1,8 @@
 // libFuzzer target: caliper::envelope_parser::parse on arbitrary bytes.
 // Invariants: no crash or sanitizer report; the body comes back unchanged; an error is a 400
 // or 422 with nothing else returned; every string returned is storable text (text.hpp); event
-// ids are canonical lowercase UUIDs; a reject's raw JSON stays within max_raw_bytes; the
+// ids are canonical lowercase UUIDs; a reject's raw JSON stays within max_raw_bytes; every
+// stored eventTime lies in the window and every stored text within its length limit; the
 // same body parsed twice by the reused parser gives the same result.
 
 #include <cstddef>
@@ -20,6 +21,10 @@ namespace {
 using namespace caliper_sessiond::caliper;
 
 constexpr parse_limits limits{.max_events = 1000, .max_depth = 64, .max_raw_bytes = 1024};
+/// The parser's clock: 2026-12-01T00:00:00Z, so that a run is reproducible.
+constexpr std::int64_t now_us = 1'796'083'200'000'000;
+
+bool within(const std::optional<std::string>& s, std::size_t max) { return !s || s->size() <= max; }
 
 bool storable(const std::optional<std::string>& s) { return !s || is_storable_text(*s); }
 
@@ -31,6 +36,13 @@ void check_event(const session_event& e) {
   FUZZ_CHECK(storable(e.user_lms_id) && storable(e.user_external_id) && storable(e.session_id));
   FUZZ_CHECK(storable(e.session_name) && storable(e.user_agent) && storable(e.ed_app_id));
   FUZZ_CHECK(!e.ip_address || normalize_ip(*e.ip_address) == e.ip_address);
+  FUZZ_CHECK(e.event_time_us >= now_us - limits.event_time_past_days * 86'400'000'000 &&
+             e.event_time_us <= now_us + limits.event_time_future_seconds * 1'000'000);
+  const std::size_t id_max = limits.max_id_bytes;
+  FUZZ_CHECK(e.actor_id.size() <= id_max && e.user_id.size() <= id_max && e.sensor.size() <= id_max);
+  FUZZ_CHECK(within(e.user_lms_id, id_max) && within(e.user_external_id, id_max) && within(e.session_id, id_max));
+  FUZZ_CHECK(within(e.session_name, id_max) && within(e.ed_app_id, id_max));
+  FUZZ_CHECK(within(e.user_agent, limits.max_user_agent_bytes));
 }
 
 void check_result(const parse_result& r) {
@@ -70,10 +82,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(is_storable_text(input) == (clean == input));
 
   std::string body = input;
-  const parse_result first = parser.parse(body, "fuzz");
+  const parse_result first = parser.parse(body, "fuzz", now_us);
   FUZZ_CHECK(body == input);
   check_result(first);
-  const parse_result again = parser.parse(body, "fuzz");
+  const parse_result again = parser.parse(body, "fuzz", now_us);
   FUZZ_CHECK(body == input);
   FUZZ_CHECK(same(first, again));
   return 0;

@@ -31,11 +31,23 @@ inline constexpr std::array<std::uint8_t, 16> event_id_namespace{
 /// case) with `<uuid>` in the hyphenated 8-4-4-4-12 hex form; nullopt otherwise.
 std::optional<std::string> canonical_event_uuid(std::string_view id);
 
-/// UUIDv5 of `name` in namespace `ns`, as lowercase canonical text.
-std::string uuid_v5(const std::array<std::uint8_t, 16>& ns, std::string_view name);
+/// UUIDv5 of `name` in namespace `ns`, as lowercase canonical text; nullopt when SHA-1 cannot
+/// be computed (OpenSSL out of memory, or SHA-1 not available in its configuration). Never a
+/// made-up id: that would make every event without an id a duplicate of the first.
+std::optional<std::string> uuid_v5(const std::array<std::uint8_t, 16>& ns, std::string_view name);
 
-/// The id of an event that carries none (layout above).
-std::string derived_event_id(std::string_view source, session_action action, std::string_view user_id,
-                             std::int64_t event_time_us, std::string_view object_id);
+/// The id of an event that carries none (layout above); nullopt as for uuid_v5.
+std::optional<std::string> derived_event_id(std::string_view source, session_action action, std::string_view user_id,
+                                            std::int64_t event_time_us, std::string_view object_id);
+
+namespace detail {
+
+/// Writes SHA-1(`prefix` followed by `name`) to `digest`; false when it cannot.
+using sha1_function = bool (*)(std::string_view prefix, std::string_view name, std::array<std::uint8_t, 20>& digest);
+
+/// uuid_v5 with the SHA-1 given: the test seam for a failing digest. uuid_v5 passes OpenSSL's.
+std::optional<std::string> uuid_v5(sha1_function sha1, const std::array<std::uint8_t, 16>& ns, std::string_view name);
+
+}  // namespace detail
 
 }  // namespace caliper_sessiond::caliper

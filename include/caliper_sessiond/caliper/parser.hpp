@@ -3,8 +3,8 @@
 ///
 /// What it does with an envelope (DESIGN sections 1-3):
 /// - Envelope errors (parse_result::error): not JSON, trailing content, not an object, no
-///   `data` array, no `sensor`/`sendTime` string, nesting deeper than max_depth, more than
-///   max_events entries in `data` -> 400; `dataVersion` present (not null) and not exactly
+///   `data` array, no `sensor`/`sendTime` string, a sensor over max_id_bytes, nesting deeper
+///   than max_depth, more than max_events entries in `data` -> 400; `dataVersion` present (not null) and not exactly
 ///   the v1p1 or v1p2 context -> 422 (Caliper 1.0 envelopes carry no dataVersion).
 /// - Entries of `data` are selected by type (`type` or `@type`): `SessionEvent` or its full
 ///   IRI (`http://purl.imsglobal.org/caliper/v1/SessionEvent`, 1.0). Anything else - other
@@ -22,9 +22,18 @@
 ///   SoftwareApplication, its startedAtTime/endedAtTime not RFC 3339 or its duration not
 ///   ISO 8601. Types from other vocabularies (vendor IRIs) and missing types are never
 ///   refused, nor are unknown members or explicit nulls.
+/// - Also a rejected_event: an eventTime outside the window of parse_limits around `now_us`,
+///   and a stored text longer than its limit (max_id_bytes for the ids, IRIs and names,
+///   max_user_agent_bytes for user_agent): the reason names the column and the limit, so
+///   PostgreSQL never has to refuse the row. The sensor is the envelope's: one too long is a
+///   400 for the envelope (it would be on every row, and it is the sender's own setting).
 /// - The other SessionEvents of the envelope are still returned.
+/// - When an event without id needs a derived id and SHA-1 fails (ids.hpp), the whole
+///   envelope fails with status 503: nothing of it may be stored or recorded, the sender
+///   retries later.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,11 +56,13 @@ public:
   /// reading the body and parse() will not need to reallocate (and copy) it.
   static constexpr std::size_t padding = 64;
 
-  /// Parses `body` sent with the API key named `source` (part of derived event ids).
+  /// Parses `body` sent with the API key named `source` (part of derived event ids) and
+  /// received at `now_us` (microseconds since the Unix epoch, UTC: the server's clock, the
+  /// centre of the eventTime window; passed in so that parsing stays pure).
   /// May grow `body`'s capacity (simdjson needs padding) but keeps its contents.
   /// Never throws for any input (only std::bad_alloc); every string returned follows the
   /// text rule of text.hpp.
-  parse_result parse(std::string& body, std::string_view source);
+  parse_result parse(std::string& body, std::string_view source, std::int64_t now_us);
 
 private:
   struct impl;

@@ -41,7 +41,8 @@ struct rejected_event {
   std::string raw;  ///< the JSON as received, bounded by the caller's limit
 };
 
-/// Why a whole envelope was refused: HTTP status 400 or 422 and a problem description.
+/// Why a whole envelope was refused: HTTP status 400 or 422 and a problem description; or 503
+/// when event ids cannot be derived now (the sender should retry; nothing of it is recorded).
 struct envelope_error {
   int status{400};
   std::string title;
@@ -53,6 +54,16 @@ struct parse_limits {
   std::size_t max_events = 10'000;      ///< entries in `data`
   std::size_t max_depth = 64;           ///< JSON nesting depth
   std::size_t max_raw_bytes = 64 * 1024; ///< bytes of raw JSON kept per rejected event
+  /// eventTime must lie in [now - past days, now + future seconds] (now: parse()'s argument):
+  /// every month stored becomes a partition, so a sender must not be able to spread rows
+  /// over centuries.
+  std::int64_t event_time_past_days = 3650;
+  std::int64_t event_time_future_seconds = 86'400;
+  /// Bytes of each stored id, IRI or name (actor_id, user_id, user_lms_id, user_external_id,
+  /// session_id, session_name, ed_app_id) and of the envelope's sensor. Keep it at most 2048:
+  /// caliper.sessions' btree key (source, session_id) must stay under PostgreSQL's 2704 bytes.
+  std::size_t max_id_bytes = 2048;
+  std::size_t max_user_agent_bytes = 1024;  ///< bytes of the stored user_agent
 };
 
 /// Everything one envelope yields. When `error` is set, nothing else is meaningful.

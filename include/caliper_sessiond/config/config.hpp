@@ -39,6 +39,7 @@ struct database_config {
   int partitions_ahead_months = 3;   ///< monthly partitions kept ready ahead of now
   int retention_months = 0;          ///< drop partitions older than this; 0 keeps everything
   int maintenance_interval_minutes = 60;
+  int partitions_max_per_run = 24;   ///< partitions a maintenance run may create; the rest wait
   std::size_t connections = 2;
   std::size_t batch_max_events = 1000;
   /// Unset: chosen by the durability mode, see batch_max_delay(config).
@@ -62,6 +63,13 @@ struct ingest_config {
   std::size_t max_events = 10'000;      ///< entries in one envelope's `data`
   std::size_t max_depth = 64;           ///< JSON nesting depth
   std::size_t reject_raw_bytes = 64 * 1024;  ///< bytes of raw JSON kept per reject
+  // Issue 11: a SessionEvent outside these is a reject (see caliper::parse_limits).
+  std::int64_t event_time_past_days = 3650;       ///< eventTime at most this long before receipt
+  std::int64_t event_time_future_seconds = 86'400; ///< and at most this long after
+  std::size_t max_id_bytes = 2048;          ///< each stored id, IRI or name, and the sensor
+  std::size_t max_user_agent_bytes = 1024;  ///< the stored user agent
+
+  friend bool operator==(const ingest_config&, const ingest_config&) = default;
 };
 
 struct log_config {
