@@ -4,6 +4,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <string_view>
 #include <vector>
@@ -83,20 +84,20 @@ std::optional<head_problem> check_request_head(const bhttp::header<true, bhttp::
   return std::nullopt;
 }
 
-bool has_well_formed_version(std::string_view head) {
+bool has_unsupported_version(std::string_view head) {
   const auto line = head.substr(0, head.find("\r\n"));
-  const auto space = line.rfind(' ');
-  if (space == std::string_view::npos) return false;
-  const auto v = line.substr(space + 1);
+  if (std::count(line.begin(), line.end(), ' ') != 2) return false;  // method SP target SP version
+  const auto v = line.substr(line.rfind(' ') + 1);
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  return v.size() == 8 && v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' && digit(v[7]);
+  return v.size() == 8 && v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' && digit(v[7]) && v != "HTTP/1.0" &&
+         v != "HTTP/1.1";
 }
 
 int head_error_status(const boost::beast::error_code& ec, bool timed_out, std::string_view unread) {
   if (timed_out) return unread.empty() ? 0 : 408;
   if (ec == bhttp::error::header_limit) return 431;
   // Beast refuses versions other than 1.0 and 1.1 as malformed; RFC 9110 wants 505 for those.
-  if (ec == bhttp::error::bad_version && has_well_formed_version(unread)) return 505;
+  if (ec == bhttp::error::bad_version && has_unsupported_version(unread)) return 505;
   if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
     // The peer closed mid-head (partial_message) or between requests: nobody to answer.
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return 0;

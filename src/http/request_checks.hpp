@@ -30,7 +30,8 @@ std::optional<head_problem> check_request_head(const boost::beast::http::header<
 /// connection ending: 0. `unread` is what was received and not parsed (the head so far).
 int head_error_status(const boost::beast::error_code& ec, bool timed_out, std::string_view unread);
 
-/// True when the request line in `head` ends in a well-formed "HTTP/<digit>.<digit>".
-bool has_well_formed_version(std::string_view head);
+/// True when the request line in `head` is "<method> <target> HTTP/<digit>.<digit>" with a
+/// version other than 1.0 and 1.1.
+bool has_unsupported_version(std::string_view head);
 
 }  // namespace caliper_sessiond::http

@@ -96,6 +96,8 @@ TEST(head_error, well_formed_other_version_is_505) {
   EXPECT_EQ(http::head_error_status(bhttp::error::bad_version, false, "GET / HTTP/2.0\r\nHost: h\r\n\r\n"), 505);
   EXPECT_EQ(http::head_error_status(bhttp::error::bad_version, false, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505);
   EXPECT_EQ(http::head_error_status(bhttp::error::bad_version, false, "GET / HTTP/10.0\r\n\r\n"), 400);
+  EXPECT_EQ(http::head_error_status(bhttp::error::bad_version, false, "GET /a b HTTP/2.0\r\n\r\n"), 400);
+  EXPECT_EQ(http::head_error_status(bhttp::error::bad_version, false, "GET / HTTP/1.1\n\n"), 400);
 }
 
 TEST(head_error, timeout_is_408_only_with_part_of_a_request) {
