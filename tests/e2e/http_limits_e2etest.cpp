@@ -107,6 +107,14 @@ TEST_F(limits_e2e, handshake_and_first_head_share_one_deadline) {
   EXPECT_LT(elapsed, 6s);
 }
 
+TEST_F(limits_e2e, tls_head_stalled_part_way_gets_408) {
+  start("handshake_timeout_ms = 2000\n", true);
+  const auto [rc, out] = run_command("printf 'GET /healthz HT' | timeout 20 openssl s_client -connect 127.0.0.1:" +
+                                     std::to_string(server_->port()) + " -quiet -ign_eof 2>/dev/null");
+  EXPECT_NE(rc, 124) << "still open after 20 s";
+  EXPECT_NE(out.find("HTTP/1.1 408 Request Timeout"), std::string::npos) << out;
+}
+
 TEST_F(limits_e2e, connection_closes_after_keepalive_max_requests) {
   start("keepalive_max_requests = 3\n");
   raw_client c(server_->port());
