@@ -1,5 +1,7 @@
 #include "caliper_sessiond/config/config.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -134,6 +137,16 @@ void read_settings(reader& r, config& c) {
   s.read_timeout = std::chrono::seconds(read_timeout);
   r.number("server", "threads", s.threads, 0, 256);
   r.number("server", "max_connections", s.max_connections, 1, 1'000'000);
+  r.number("server", "max_connections_per_ip", s.max_connections_per_ip, 1, 1'000'000);
+  std::int64_t handshake_ms = s.handshake_timeout.count();
+  r.number("server", "handshake_timeout_ms", handshake_ms, 100, 600'000);
+  s.handshake_timeout = std::chrono::milliseconds(handshake_ms);
+  r.number("server", "keepalive_max_requests", s.keepalive_max_requests, 1, 1'000'000'000);
+  std::int64_t keepalive_s = s.keepalive_max.count();
+  r.number("server", "keepalive_max_seconds", keepalive_s, 1, 7 * 24 * 3600);
+  s.keepalive_max = std::chrono::seconds(keepalive_s);
+  r.text("server", "tls_ciphers", s.tls_ciphers);
+  r.text("server", "metrics_listen", s.metrics_listen);
 
   auto& d = c.database;
   r.text("database", "url", d.url);
@@ -245,6 +258,24 @@ void read_api_keys(const toml::table& root, const env_lookup& env, config& c, st
 /// API key names are stored as `source`; see ingest.max_id_bytes for why they are bounded.
 constexpr std::size_t max_source_bytes = 128;
 
+/// The [server] settings of the hardening issue: the metrics listener and the TLS 1.2 suites.
+void validate_hardening(server_config& s, std::vector<problem>& problems) {
+  if (!s.metrics_listen.empty()) {
+    if (auto addr = parse_listen(s.metrics_listen)) {
+      s.metrics_host = addr->host;
+      s.metrics_port = addr->port;
+    } else {
+      problems.push_back({"server.metrics_listen", "must be host:port or empty, not \"" + s.metrics_listen + "\""});
+    }
+  }
+  // Checked here rather than at the first handshake: a list that selects nothing is a typo.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()), &SSL_CTX_free);
+  if (s.tls_ciphers.empty() || !ctx || SSL_CTX_set_cipher_list(ctx.get(), s.tls_ciphers.c_str()) != 1) {
+    ERR_clear_error();
+    problems.push_back({"server.tls_ciphers", "selects no TLS 1.2 cipher suite: \"" + s.tls_ciphers + "\""});
+  }
+}
+
 void validate(config& c, std::vector<problem>& problems) {
   if (auto addr = parse_listen(c.server.listen)) {
     c.server.host = addr->host;
@@ -252,6 +283,7 @@ void validate(config& c, std::vector<problem>& problems) {
   } else {
     problems.push_back({"server.listen", "must be host:port (IPv6 as [addr]:port), not \"" + c.server.listen + "\""});
   }
+  validate_hardening(c.server, problems);
   if (c.server.path.empty() || c.server.path.front() != '/')
     problems.push_back({"server.path", "must start with /"});
   if (c.server.path == "/healthz" || c.server.path == "/readyz" || c.server.path == "/metrics")

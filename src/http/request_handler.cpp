@@ -12,6 +12,7 @@
 #include "caliper_sessiond/caliper/parser.hpp"
 #include "caliper_sessiond/caliper/text.hpp"
 #include "caliper_sessiond/metrics/log_throttle.hpp"
+#include "request_id.hpp"
 
 namespace caliper_sessiond::http {
 namespace {
@@ -87,6 +88,29 @@ response request_handler::simple_problem(int status, std::string_view title, std
   return res;
 }
 
+response request_handler::unrouted(int status, std::string detail) {
+  return finish(simple_problem(status, status_title(status), std::move(detail)), "unrouted", {},
+                std::chrono::steady_clock::now());
+}
+
+std::string_view status_title(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+  }
+}
+
 response request_handler::refuse(const std::string& source, int status, std::string_view title, std::string detail,
                                  std::string_view body, unsigned version) {
   // Ops can see what was refused: a bounded, storable copy of the body goes to the rejects.
@@ -120,6 +144,23 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
     res.set(bhttp::field::allow, allow);
     return res;
   };
+
+  if (role_ == listener_role::metrics) {
+    // The metrics listener (server.metrics_listen) serves nothing else: no key is checked here.
+    const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
+    if (target == "/metrics") {
+      d.route = "metrics";
+      d.answer = get ? ok_text(st_.metrics.render(), "text/plain; version=0.0.4") : not_allowed("GET, HEAD");
+    } else if (target == "/healthz") {
+      d.route = "healthz";
+      d.answer = get ? ok_text("ok\n", "text/plain") : not_allowed("GET, HEAD");
+    } else {
+      d.route = "other";
+      d.answer = problem(404, "Not Found", "this listener serves /metrics and /healthz only", v);
+    }
+    if (method == bhttp::verb::head) d.answer->body().clear();
+    return d;
+  }
 
   if (target == st_.cfg.server.path) {
     d.route = "ingest";
@@ -172,7 +213,7 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
     } else {
       d.answer = ok_text("ready\n", "text/plain");
     }
-  } else if (target == "/metrics") {
+  } else if (target == "/metrics" && st_.cfg.server.metrics_listen.empty()) {
     d.route = "metrics";
     d.answer = get ? ok_text(st_.metrics.render(), "text/plain; version=0.0.4") : not_allowed("GET, HEAD");
   } else {
@@ -249,8 +290,8 @@ response request_handler::finish(response res, std::string_view route, const std
     st_.ingest_ok.inc();
   else
     st_.requests.with("route=\"" + std::string(route) + "\",status=\"" + std::to_string(status) + "\"").inc();
-  const auto id = st_.next_request_id.fetch_add(1, std::memory_order_relaxed);
-  res.set("X-Request-Id", std::to_string(id));
+  const auto id = random_request_id();
+  res.set("X-Request-Id", id);
   if (st_.cfg.log.access) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     spdlog::info("request id={} client={} route={} source={} status={} stored={} duplicate={} rejected={} "

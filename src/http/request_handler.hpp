@@ -14,6 +14,7 @@
 #include <string>
 
 #include "caliper_sessiond/caliper/parser.hpp"
+#include "connection_state.hpp"
 #include "server_state.hpp"
 
 namespace caliper_sessiond::http {
@@ -31,14 +32,28 @@ struct route_decision {
 
 class request_handler {
 public:
-  request_handler(server_state& st, const reloadable& snapshot) : st_(st), snapshot_(snapshot) {}
+  request_handler(server_state& st, const reloadable& snapshot, listener_role role = listener_role::main)
+      : st_(st), snapshot_(snapshot), role_(role) {}
 
-  /// Serves the request whose header `parser` has read; reads the body when it is needed.
+  /// Notes the peer's address for the access log (once per connection: a system call).
   template <class Stream>
-  boost::asio::awaitable<response> handle(Stream& stream, boost::beast::flat_buffer& buffer, request_parser& parser);
+  void learn_client(Stream& stream);
+
+  /// Serves the request whose header `parser` has read; reads the body when it is needed,
+  /// within the read timeout kept by `conn`.
+  template <class Stream>
+  boost::asio::awaitable<response> handle(Stream& stream, boost::beast::flat_buffer& buffer, request_parser& parser,
+                                          connection_state& conn);
 
   /// A problem response that closes the connection.
   response simple_problem(int status, std::string_view title, std::string detail);
+
+  /// The answer to a request that is not routed (its head could not be read or is refused),
+  /// counted and logged like any other; it closes the connection.
+  response unrouted(int status, std::string detail);
+
+  /// Whether the last request handled carried a valid API key (it may then be drained longer).
+  bool authenticated() const { return authenticated_; }
 
 private:
   route_decision route(const bhttp::request<bhttp::string_body>& req, std::optional<std::uint64_t> content_length);
@@ -53,31 +68,38 @@ private:
 
   server_state& st_;
   const reloadable& snapshot_;
+  listener_role role_;
   std::string client_ = "-";  ///< peer address for the access log (masked if configured)
-  bool client_known_ = false;
+  bool authenticated_ = false;
 };
+
+/// The reason phrase of the statuses we answer.
+std::string_view status_title(int status);
 
 /// The peer's address for logs: "-" when unknown, cut to /24 or /48 when `mask`.
 std::string client_address(const boost::asio::ip::tcp::endpoint& peer, bool mask);
 
 template <class Stream>
+void request_handler::learn_client(Stream& stream) {
+  if constexpr (requires { boost::beast::get_lowest_layer(stream).socket(); }) {
+    boost::system::error_code peer_ec;
+    const auto peer = boost::beast::get_lowest_layer(stream).socket().remote_endpoint(peer_ec);
+    client_ = peer_ec ? std::string("-") : client_address(peer, st_.cfg.log.mask_client_ip);
+  }
+}
+
+template <class Stream>
 boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::beast::flat_buffer& buffer,
-                                                         request_parser& parser) {
+                                                         request_parser& parser, connection_state& conn) {
   namespace net = boost::asio;
   constexpr auto nothrow = net::as_tuple(net::use_awaitable);
   const auto started = std::chrono::steady_clock::now();
-  if constexpr (requires { boost::beast::get_lowest_layer(stream).socket(); }) {
-    if (!client_known_) {  // once per connection (a system call), not per request
-      client_known_ = true;
-      boost::system::error_code peer_ec;
-      const auto peer = boost::beast::get_lowest_layer(stream).socket().remote_endpoint(peer_ec);
-      client_ = peer_ec ? std::string("-") : client_address(peer, st_.cfg.log.mask_client_ip);
-    }
-  }
+  auto& tcp = boost::beast::get_lowest_layer(stream);
   auto& req = parser.get();
   const unsigned version = req.version();
   auto decision = route(req, parser.content_length() ? std::optional<std::uint64_t>(*parser.content_length())
                                                     : std::nullopt);
+  authenticated_ = !decision.source.empty();
   if (decision.answer) {
     // The body was not read: the connection cannot carry another request.
     if (!parser.is_done()) decision.answer->keep_alive(false);
@@ -85,6 +107,7 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
   }
   if (bhttp::token_list(req[bhttp::field::expect]).exists("100-continue")) {
     bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+    tcp.expires_after(st_.cfg.server.read_timeout);
     auto [ec, n] = co_await bhttp::async_write(stream, cont, nothrow);
     (void)n;
     if (ec) {
@@ -96,8 +119,15 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
   // Room for simdjson's padding up front, so the parser never copies the body.
   if (const auto length = parser.content_length(); length && *length <= st_.cfg.server.body_limit)
     req.body().reserve(static_cast<std::size_t>(*length) + caliper::envelope_parser::padding);
+  tcp.expires_never();  // bounded by `conn`'s deadline instead, which leaves room for a 408
+  conn.arm(std::chrono::steady_clock::now() + st_.cfg.server.read_timeout);
   auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+  conn.disarm();
   (void)n;
+  if (ec && conn.timed_out()) {
+    auto late = simple_problem(408, status_title(408), "the body did not arrive within server.read_timeout_seconds");
+    co_return finish(std::move(late), decision.route, decision.source, started);
+  }
   if (ec == bhttp::error::body_limit) {
     auto res = refuse(decision.source, 413, "Content Too Large",
                       "the body is over the limit of " + std::to_string(st_.cfg.server.body_limit) + " bytes", {},

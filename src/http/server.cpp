@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -23,12 +24,31 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 namespace {
 constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+
+/// Opens, binds and listens; "" on success, else why not.
+std::string listen_on(tcp::acceptor& a, const std::string& host, std::uint16_t port, const std::string& what) {
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) return what + ": \"" + host + "\" is not an IP address";
+  const tcp::endpoint endpoint(address, port);
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return "cannot listen on " + host + ":" + std::to_string(port) + " (" + what + "): " + ec.message();
+  return {};
 }
+
+}  // namespace
 
 struct server::impl {
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  net::signal_set signals{ioc, SIGINT, SIGTERM, SIGHUP};
+  /// The acceptors, the signals and the shutdown run on this strand only: accept and close
+  /// of an acceptor must not race (asio objects are not thread-safe).
+  net::strand<net::io_context::executor_type> control = net::make_strand(ioc);
+  tcp::acceptor acceptor{control};
+  tcp::acceptor metrics_acceptor{control};  ///< open when server.metrics_listen is set
+  net::signal_set signals{control, SIGINT, SIGTERM, SIGHUP};
   std::shared_ptr<server_state> state;
   server_hooks hooks;
   unsigned threads;
@@ -37,23 +57,47 @@ struct server::impl {
       : state(std::make_shared<server_state>(cfg, w, m)),
         threads(cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {}
 
-  net::awaitable<void> accept_loop() {
+  net::awaitable<void> accept_loop(tcp::acceptor& from, listener_role role) {
     for (;;) {
       // A named strand, not a temporary: GCC 12 may destroy temporaries of a co_await
       // full-expression twice, which would drop a reference the socket still needs.
       auto strand = net::make_strand(ioc);
-      auto [ec, socket] = co_await acceptor.async_accept(strand, nothrow);
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+      auto [ec, socket] = co_await from.async_accept(strand, nothrow);
+      if (ec == net::error::operation_aborted || !from.is_open()) co_return;
       if (ec) {
         // Out of descriptors or a connection reset before accept: keep accepting.
         spdlog::warn("accept: {}", ec.message());
         continue;
       }
-      if (state->connections.size() >= state->cfg.server.max_connections) {
-        spdlog::warn("refusing a connection: {} are open (server.max_connections)", state->connections.size());
-        continue;  // the socket closes as it goes out of scope
+      boost::system::error_code peer_ec;
+      const auto peer = socket.remote_endpoint(peer_ec);
+      if (peer_ec) continue;  // already reset by the peer
+      const auto verdict = state->limits.acquire(peer.address());
+      if (verdict != connection_limits::verdict::accepted) {
+        refuse(socket, peer, verdict);
+        continue;
       }
-      start_session(std::move(socket), state);
+      start_session(std::move(socket), state, role, connection_slot(state->limits, peer.address()));
+    }
+  }
+
+  /// Closes a connection over a limit at once; counted, and logged at most every 10 s.
+  template <class Socket>
+  void refuse(Socket& socket, const tcp::endpoint& peer, connection_limits::verdict why) {
+    const bool per_ip = why == connection_limits::verdict::max_connections_per_ip;
+    state->refused[per_ip ? 1 : 0]->inc();
+    boost::system::error_code ec;
+    socket.close(ec);
+    if (auto n = state->refused_log.occur()) {
+      if (per_ip)
+        spdlog::warn("refused {} connection(s) over a limit since the last report; this one from {}: {} open from "
+                     "that address (server.max_connections_per_ip)",
+                     *n, connection_limits::normalize(peer.address()).to_string(),
+                     state->limits.open_from(peer.address()));
+      else
+        spdlog::warn("refused {} connection(s) over a limit since the last report; this one: {} open "
+                     "(server.max_connections)",
+                     *n, state->limits.open());
     }
   }
 
@@ -86,7 +130,7 @@ struct server::impl {
     auto next = std::make_shared<reloadable>(reloadable{key_ring(cfg->api_keys), nullptr});
     if (state->cfg.server.tls) {
       std::string error;
-      next->tls = make_tls_context(cfg->server.tls_cert, cfg->server.tls_key, error);
+      next->tls = make_tls_context(cfg->server.tls_cert, cfg->server.tls_key, cfg->server.tls_ciphers, error);
       if (!next->tls) {
         spdlog::error("reload: {}; keeping the running configuration", error);
         return;
@@ -97,14 +141,16 @@ struct server::impl {
                  cfg->api_keys.size(), state->cfg.server.tls ? cfg->server.tls_cert : "(plain HTTP)");
   }
 
+  /// On the control strand (the signal handler, or server::shutdown's post).
   void begin_shutdown() {
     if (state->draining.exchange(true)) return;
     if (hooks.stopping) hooks.stopping();
     signals.cancel();
     boost::system::error_code ec;
     acceptor.close(ec);
+    metrics_acceptor.close(ec);
     state->connections.close_idle();
-    net::co_spawn(ioc, wait_drained(), net::detached);
+    net::co_spawn(control, wait_drained(), net::detached);
   }
 
   /// Pings the watchdog from the I/O threads, so a stuck event loop stops the pings.
@@ -120,7 +166,7 @@ struct server::impl {
 
   /// Waits for the open connections to finish their requests, then stops the writer.
   net::awaitable<void> wait_drained() {
-    net::steady_timer timer(ioc);
+    net::steady_timer timer(control);
     while (state->connections.size() > 0) {
       state->connections.close_idle();
       timer.expires_after(std::chrono::milliseconds(20));
@@ -144,26 +190,18 @@ bool server::open(std::string& error) {
   const auto& s = impl_->state->cfg.server;
   auto snapshot = std::make_shared<reloadable>(reloadable{key_ring(impl_->state->cfg.api_keys), nullptr});
   if (s.tls) {
-    snapshot->tls = make_tls_context(s.tls_cert, s.tls_key, error);
+    snapshot->tls = make_tls_context(s.tls_cert, s.tls_key, s.tls_ciphers, error);
     if (!snapshot->tls) return false;
   }
   impl_->state->replace(std::move(snapshot));
 
-  boost::system::error_code ec;
-  const auto address = net::ip::make_address(s.host, ec);
-  if (ec) {
-    error = "server.listen: \"" + s.host + "\" is not an IP address";
-    return false;
-  }
-  const tcp::endpoint endpoint(address, s.port);
-  auto& a = impl_->acceptor;
-  a.open(endpoint.protocol(), ec);
-  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(endpoint, ec);
-  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error = "cannot listen on " + s.listen + ": " + ec.message();
-    return false;
+  error = listen_on(impl_->acceptor, s.host, s.port, "server.listen");
+  if (!error.empty()) return false;
+  if (!s.metrics_listen.empty()) {
+    error = listen_on(impl_->metrics_acceptor, s.metrics_host, s.metrics_port, "server.metrics_listen");
+    if (!error.empty()) return false;
+    spdlog::info("metrics on http://{}:{}/metrics", s.metrics_host,
+                 impl_->metrics_acceptor.local_endpoint().port());
   }
   return true;
 }
@@ -172,8 +210,11 @@ std::uint16_t server::port() const { return impl_->acceptor.local_endpoint().por
 
 void server::run(server_hooks hooks) {
   impl_->hooks = std::move(hooks);
-  net::co_spawn(impl_->ioc, impl_->accept_loop(), net::detached);
-  impl_->wait_signal();
+  net::co_spawn(impl_->control, impl_->accept_loop(impl_->acceptor, listener_role::main), net::detached);
+  if (impl_->metrics_acceptor.is_open())
+    net::co_spawn(impl_->control, impl_->accept_loop(impl_->metrics_acceptor, listener_role::metrics),
+                  net::detached);
+  net::post(impl_->control, [this] { impl_->wait_signal(); });
   if (impl_->hooks.watchdog && impl_->hooks.watchdog_every.count() > 0)
     net::co_spawn(impl_->ioc, impl_->watchdog_loop(), net::detached);
   std::vector<std::thread> pool;
@@ -183,7 +224,7 @@ void server::run(server_hooks hooks) {
 }
 
 void server::shutdown() {
-  net::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+  net::post(impl_->control, [this] { impl_->begin_shutdown(); });
 }
 
 }  // namespace caliper_sessiond::http

@@ -1,5 +1,6 @@
 #include "server_state.hpp"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <string>
@@ -32,6 +33,7 @@ server_state::server_state(const config::config& c, store::event_sink& w, metric
     : cfg(c),
       sink(w),
       metrics(m),
+      limits(c.server.max_connections, c.server.max_connections_per_ip),
       requests(m.counters("caliper_http_requests_total", "HTTP requests by route and status.")),
       events(m.counters("caliper_events_total",
                         "Events received, by action and outcome: SessionEvents accepted (answered 200) or refused (503), "
@@ -39,6 +41,10 @@ server_state::server_state(const config::config& c, store::event_sink& w, metric
       events_skipped(events.with(R"(action="other",outcome="skipped")")),
       events_rejected(events.with(R"(action="unknown",outcome="rejected")")),
       ingest_ok(requests.with(R"(route="ingest",status="200")")) {
+  auto& refusals = m.counters("caliper_http_connections_refused_total",
+                              "Connections closed at accept, by the limit that refused them.");
+  refused[0] = &refusals.with(R"(reason="max_connections")");
+  refused[1] = &refusals.with(R"(reason="max_connections_per_ip")");
   for (std::size_t a = 0; a < events_by_action.size(); ++a) {
     const std::string action(caliper::to_string(static_cast<caliper::session_action>(a)));
     events_by_action[a][0] = &events.with("action=\"" + action + "\",outcome=\"accepted\"");
@@ -46,14 +52,21 @@ server_state::server_state(const config::config& c, store::event_sink& w, metric
   }
 }
 
-std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
-                                                            const std::string& key_file, std::string& error) {
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file, const std::string& key_file,
+                                                            const std::string& ciphers, std::string& error) {
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   boost::system::error_code ec;
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
                    ec);
+  // The server picks the suite: a client that lists a weak one first does not get it.
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  if (SSL_CTX_set_cipher_list(ctx->native_handle(), ciphers.c_str()) != 1) {
+    ERR_clear_error();
+    error = "server.tls_ciphers selects no TLS 1.2 cipher suite: \"" + ciphers + "\"";
+    return nullptr;
+  }
   if (!ec) ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) {
     error = "cannot load the TLS certificate " + cert_file + ": " + ec.message();

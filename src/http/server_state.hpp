@@ -13,8 +13,10 @@
 
 #include "caliper_sessiond/config/config.hpp"
 #include "caliper_sessiond/http/responses.hpp"
+#include "caliper_sessiond/metrics/log_throttle.hpp"
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/event_sink.hpp"
+#include "connection_limits.hpp"
 
 namespace caliper_sessiond::http {
 
@@ -47,6 +49,10 @@ struct server_state {
   metrics::registry& metrics;
   std::atomic<bool> draining{false};
   connection_registry connections;
+  connection_limits limits;
+  /// Connections closed at accept, [0] server.max_connections, [1] server.max_connections_per_ip.
+  std::array<metrics::counter*, 2> refused{};
+  metrics::log_throttle refused_log;
 
   metrics::counter_family& requests;
   metrics::counter_family& events;
@@ -56,7 +62,6 @@ struct server_state {
   metrics::counter& events_skipped;
   metrics::counter& events_rejected;
   metrics::counter& ingest_ok;
-  std::atomic<std::uint64_t> next_request_id{1};
 
   std::shared_ptr<const reloadable> current() const {
     std::lock_guard lock(reload_mutex_);
@@ -74,8 +79,10 @@ private:
   std::shared_ptr<const reloadable> reloadable_;
 };
 
-/// A TLS server context from PEM files: TLS 1.2 or newer. Null, with `error`, on failure.
-std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file,
-                                                            const std::string& key_file, std::string& error);
+/// A TLS server context from PEM files: TLS 1.2 or newer, the TLS 1.2 suites of `ciphers`
+/// (server.tls_ciphers) in the server's order of preference, no renegotiation. Null, with
+/// `error`, on failure.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file, const std::string& key_file,
+                                                            const std::string& ciphers, std::string& error);
 
 }  // namespace caliper_sessiond::http

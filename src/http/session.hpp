@@ -3,12 +3,16 @@
 
 #include <memory>
 
+#include "connection_limits.hpp"
+#include "connection_state.hpp"
 #include "server_state.hpp"
 
 namespace caliper_sessiond::http {
 
-/// Serves one accepted connection (TLS or plain, as configured) on its own strand until it
-/// closes. The socket's executor must be a strand.
-void start_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_state> state);
+/// Serves one accepted connection (TLS or plain, as configured; the metrics listener is always
+/// plain) on its own strand until it closes. The socket's executor must be a strand; `slot`
+/// is its count in the connection limits, released when the connection ends.
+void start_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_state> state, listener_role role,
+                   connection_slot slot);
 
 }  // namespace caliper_sessiond::http

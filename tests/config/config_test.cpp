@@ -228,3 +228,56 @@ TEST(config, partitions_max_per_run_defaults_to_24_and_is_bounded) {
     EXPECT_TRUE(has_problem(r, "database.partitions_max_per_run")) << bad;
   }
 }
+
+// [server] hardening settings (issue 11).
+TEST(config, server_hardening_defaults) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  const auto& s = r.cfg.server;
+  EXPECT_EQ(s.max_connections_per_ip, 256u);
+  EXPECT_EQ(s.handshake_timeout, std::chrono::milliseconds(10'000));
+  EXPECT_EQ(s.keepalive_max_requests, 10'000u);
+  EXPECT_EQ(s.keepalive_max, std::chrono::seconds(3600));
+  EXPECT_EQ(s.tls_ciphers, cfg::default_tls_ciphers);
+  EXPECT_EQ(s.metrics_listen, "");
+}
+
+TEST(config, server_hardening_settings_from_environment) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_MAX_CONNECTIONS_PER_IP", "8"},
+                                                     {"CALIPER_SERVER_HANDSHAKE_TIMEOUT_MS", "1500"},
+                                                     {"CALIPER_SERVER_KEEPALIVE_MAX_REQUESTS", "3"},
+                                                     {"CALIPER_SERVER_KEEPALIVE_MAX_SECONDS", "60"},
+                                                     {"CALIPER_SERVER_TLS_CIPHERS", "ECDHE+AESGCM"},
+                                                     {"CALIPER_SERVER_METRICS_LISTEN", "127.0.0.1:9464"}}));
+  ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
+  const auto& s = r.cfg.server;
+  EXPECT_EQ(s.max_connections_per_ip, 8u);
+  EXPECT_EQ(s.handshake_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(s.keepalive_max_requests, 3u);
+  EXPECT_EQ(s.keepalive_max, std::chrono::seconds(60));
+  EXPECT_EQ(s.tls_ciphers, "ECDHE+AESGCM");
+  EXPECT_EQ(s.metrics_host, "127.0.0.1");
+  EXPECT_EQ(s.metrics_port, 9464);
+}
+
+TEST(config, server_hardening_values_out_of_range_are_problems) {
+  for (const auto& [var, key] : std::map<std::string, std::string>{
+           {"CALIPER_SERVER_MAX_CONNECTIONS_PER_IP", "server.max_connections_per_ip"},
+           {"CALIPER_SERVER_HANDSHAKE_TIMEOUT_MS", "server.handshake_timeout_ms"},
+           {"CALIPER_SERVER_KEEPALIVE_MAX_REQUESTS", "server.keepalive_max_requests"},
+           {"CALIPER_SERVER_KEEPALIVE_MAX_SECONDS", "server.keepalive_max_seconds"}}) {
+    EXPECT_TRUE(has_problem(cfg::load(fixture("minimal.toml"), env_of({{var, "0"}})), key)) << var;
+  }
+}
+
+TEST(config, cipher_list_that_selects_nothing_is_a_problem) {
+  for (const char* list : {"NOT-A-CIPHER", "", "TLS_AES_128_GCM_SHA256"}) {  // the last: a TLS 1.3 suite only
+    auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_TLS_CIPHERS", list}}));
+    EXPECT_TRUE(has_problem(r, "server.tls_ciphers")) << list;
+  }
+}
+
+TEST(config, metrics_listen_must_be_host_and_port) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_METRICS_LISTEN", "9464"}}));
+  EXPECT_TRUE(has_problem(r, "server.metrics_listen"));
+}

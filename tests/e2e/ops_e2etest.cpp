@@ -122,7 +122,7 @@ TEST_F(ops_e2e, metrics_pass_promtool_and_count_requests) {
 TEST_F(ops_e2e, access_log_has_one_line_per_request_and_no_secret) {
   ASSERT_EQ(post_with(server_->key()).status, 200);
   ASSERT_EQ(post_with("wrong-key-0123456789").status, 401);
-  const std::regex line(R"(request id=\d+ client=127\.0\.0\.1 route=ingest source=learn-test status=200 stored=\d+ )");
+  const std::regex line(R"(request id=[0-9a-f]{16} client=127\.0\.0\.1 route=ingest source=learn-test status=200 stored=\d+ )");
   EXPECT_TRUE(eventually([&] { return std::regex_search(server_->log(), line); })) << server_->log();
   EXPECT_NE(server_->log().find("source=- status=401"), std::string::npos) << server_->log();
   EXPECT_EQ(server_->log().find(server_->key()), std::string::npos);

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -99,7 +100,9 @@ std::string server_process::log() const {
 }
 
 bool server_process::start(std::chrono::seconds deadline) {
-  const std::string binary = CALIPER_BINARY;
+  // CALIPER_TEST_BINARY (scripts/test sets it) runs another build, e.g. to see a test fail on the old code.
+  const char* chosen = std::getenv("CALIPER_TEST_BINARY");
+  const std::string binary = chosen != nullptr && *chosen != '\0' ? chosen : CALIPER_BINARY;
   const std::string config = dir_ + "/caliper-sessiond.toml";
   const std::string log_file = dir_ + "/server.log";
   pid_ = ::fork();

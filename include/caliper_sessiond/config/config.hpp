@@ -18,6 +18,11 @@ struct api_key {
   std::string secret;  ///< never logged
 };
 
+/// TLS 1.2 suites offered by default: ECDHE key exchange with an AEAD cipher only.
+inline constexpr const char* default_tls_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 struct server_config {
   std::string listen = "0.0.0.0:8443";
   std::string host = "0.0.0.0";  ///< from `listen`
@@ -31,6 +36,15 @@ struct server_config {
   std::chrono::seconds read_timeout{30};     ///< per request, and idle keep-alive
   unsigned threads = 0;                      ///< I/O threads; 0 = one per core
   std::size_t max_connections = 10'000;
+  // Hardening (DESIGN section 5, second wave): limits a client without a key can reach.
+  std::size_t max_connections_per_ip = 256;             ///< open connections from one address
+  std::chrono::milliseconds handshake_timeout{10'000};  ///< TLS handshake plus the first request head
+  std::uint64_t keepalive_max_requests = 10'000;        ///< then the answer says Connection: close
+  std::chrono::seconds keepalive_max{3600};             ///< connection age after which the same
+  std::string tls_ciphers = default_tls_ciphers;        ///< OpenSSL list for TLS 1.2 (1.3: OpenSSL's)
+  std::string metrics_listen;                           ///< plain-HTTP /metrics listener; "" = main port
+  std::string metrics_host;                             ///< from `metrics_listen`
+  std::uint16_t metrics_port = 0;                       ///< from `metrics_listen`
 };
 
 struct database_config {

@@ -1,0 +1,52 @@
+#pragma once
+/// What one connection shares with callbacks that may outlive its coroutine: the shutdown closer
+/// (connection_registry::close_idle posts it) and the read deadline's timer. Both hold it
+/// weakly and run on the connection's strand, so neither touches a connection that has ended.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "connection_limits.hpp"
+
+namespace caliper_sessiond::http {
+
+/// Which listener a connection came in on.
+enum class listener_role { main, metrics };
+
+class connection_state : public std::enable_shared_from_this<connection_state> {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// `ex` is the connection's strand; `slot` its count in the connection limits.
+  connection_state(boost::asio::any_io_executor ex, connection_slot slot = {})
+      : timer_(std::move(ex)), slot_(std::move(slot)) {}
+  virtual ~connection_state() = default;
+  connection_state(const connection_state&) = delete;
+  connection_state& operator=(const connection_state&) = delete;
+
+  /// Cancels the socket's pending operations (they complete with operation_aborted).
+  virtual void cancel_io() = 0;
+
+  /// Cancels the socket's I/O at `when` unless disarm() comes first; timed_out() then holds
+  /// until the next arm(). Unlike beast::tcp_stream's timeout, this leaves the socket open,
+  /// so that a 408 can still be written.
+  void arm(clock::time_point when);
+  void disarm();
+  bool timed_out() const { return timed_out_; }
+
+  bool busy = false;  ///< a request is being served: shutdown leaves the connection be
+  const clock::time_point opened = clock::now();
+  std::uint64_t requests = 0;  ///< answered on this connection
+
+private:
+  boost::asio::steady_timer timer_;
+  std::uint64_t generation_ = 0;  ///< a timer that fired for an earlier arm() does nothing
+  bool timed_out_ = false;
+  connection_slot slot_;
+};
+
+}  // namespace caliper_sessiond::http
