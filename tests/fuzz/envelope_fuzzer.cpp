@@ -24,6 +24,8 @@ constexpr parse_limits limits{.max_events = 1000, .max_depth = 64, .max_raw_byte
 /// The parser's clock: 2026-12-01T00:00:00Z, so that a run is reproducible.
 constexpr std::int64_t now_us = 1'796'083'200'000'000;
 
+std::string last_outcome;
+
 bool within(const std::optional<std::string>& s, std::size_t max) { return !s || s->size() <= max; }
 
 bool storable(const std::optional<std::string>& s) { return !s || is_storable_text(*s); }
@@ -85,8 +87,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const parse_result first = parser.parse(body, "fuzz", now_us);
   FUZZ_CHECK(body == input);
   check_result(first);
+  last_outcome = first.error ? std::to_string(first.error->status)
+                             : "ok-" + std::to_string(first.events.size()) + "-" + std::to_string(first.rejects.size());
   const parse_result again = parser.parse(body, "fuzz", now_us);
   FUZZ_CHECK(body == input);
   FUZZ_CHECK(same(first, again));
   return 0;
 }
+
+std::string fuzz_last_outcome() { return last_outcome; }

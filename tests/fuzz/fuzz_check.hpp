@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #define FUZZ_CHECK(cond)                                                                  \
@@ -13,3 +14,8 @@
       std::abort();                                                                       \
     }                                                                                     \
   } while (false)
+
+/// What the target made of its last input, for the replay test to compare with the outcome in
+/// a regression file's name (tests/fuzz/regressions/README.md): envelope_fuzzer "400"/"422"
+/// or "ok-<events>-<rejects>"; http_fuzzer the first final status written, or "none".
+std::string fuzz_last_outcome();

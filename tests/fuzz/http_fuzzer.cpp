@@ -122,6 +122,20 @@ fixture& shared() {
 
 constexpr std::array<std::size_t, 8> read_sizes{0, 1, 2, 7, 64, 509, 4096, 65536};  // 0: unlimited
 
+std::string last_outcome;
+
+/// The status of the first final response in `out`, or "none".
+std::string first_final_status(std::string_view out) {
+  while (out.starts_with("HTTP/1.") && out.size() >= 12) {
+    const std::string status(out.substr(9, 3));
+    if (status != "100") return status;
+    const auto end = out.find("\r\n\r\n");
+    if (end == std::string_view::npos) break;
+    out.remove_prefix(end + 4);
+  }
+  return "none";
+}
+
 /// Checks that `out` is a sequence of complete HTTP responses with statuses we answer.
 void check_responses(std::string_view out, bool maybe_head) {
   static const std::set<unsigned> statuses{100, 200, 400, 401, 404, 405, 408, 413, 415, 422, 431, 501, 503, 505};
@@ -178,6 +192,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   net::co_spawn(ioc, serve(server, f, *conn, finished), net::detached);
   ioc.run();
   FUZZ_CHECK(finished);
+  last_outcome = first_final_status(client.str());
   check_responses(client.str(), input.find("HEAD") != std::string_view::npos);
   return 0;
 }
+
+std::string fuzz_last_outcome() { return last_outcome; }

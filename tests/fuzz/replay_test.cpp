@@ -1,6 +1,7 @@
 // Replays a fuzz target's inputs as a unit test (built with the target's own source): every
-// file of tests/fuzz/regressions/<target>/ (crashes found by fuzzing, kept as regressions) and
-// every project fixture (for http_fuzzer POSTed as a request). A broken invariant aborts the test.
+// file of tests/fuzz/regressions/<target>/ (crashes found by fuzzing and attack probes, kept as
+// regressions), each of which must give the outcome its name states, and every project fixture
+// (for http_fuzzer POSTed as a request). A broken invariant aborts the test.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "pg_test_env.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
@@ -32,14 +34,32 @@ std::vector<fs::path> files_under(const fs::path& dir) {
 void replay(const fs::path& file) {
   SCOPED_TRACE(file.string());
   const std::string bytes = read_file(file.string());
-  EXPECT_EQ(LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), 0);
+  LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+}
+
+/// `<case>.<outcome>.<ext>` -> `<outcome>`; empty when the name does not follow that form.
+std::string expected_outcome(const fs::path& file) {
+  const std::string name = file.filename().string();
+  const auto first = name.find('.');
+  const auto last = name.rfind('.');
+  if (first == std::string::npos || first == last) return {};
+  return name.substr(first + 1, last - first - 1);
 }
 
 const std::string target = CALIPER_FUZZ_TARGET;
 
-TEST(FuzzReplay, RegressionInputsRunClean) {
-  const auto files = files_under(fs::path(source_dir()) / "tests/fuzz/regressions" / target);
-  for (const auto& f : files) replay(f);
+TEST(FuzzReplay, RegressionInputsGiveTheOutcomeTheirNameStates) {
+  std::vector<fs::path> files;
+  for (const auto& f : files_under(fs::path(source_dir()) / "tests/fuzz/regressions" / target))
+    if (f.extension() != ".md") files.push_back(f);
+  // An empty folder would make this test pass while checking nothing.
+  ASSERT_FALSE(files.empty()) << "no regression inputs in tests/fuzz/regressions/" << target;
+  for (const auto& f : files) {
+    const std::string expected = expected_outcome(f);
+    ASSERT_FALSE(expected.empty()) << f << ": name it <case>.<outcome>.<ext> (tests/fuzz/regressions/README.md)";
+    replay(f);
+    EXPECT_EQ(fuzz_last_outcome(), expected) << f;
+  }
   RecordProperty("inputs", static_cast<int>(files.size()));
 }
 
@@ -63,7 +83,10 @@ TEST(FuzzReplay, ProjectFixturesRunClean) {
     }
     SCOPED_TRACE(f.string());
     const std::string input = as_request(mode++ % 32, read_file(f.string()));
-    EXPECT_EQ(LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size()), 0);
+    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+    // Every fixture is a well-formed request: it gets a final answer (which one depends on the
+    // fake sink's mode and the fixture), never a dropped connection.
+    EXPECT_NE(fuzz_last_outcome(), "none");
   }
 }
 
