@@ -71,6 +71,7 @@ net::awaitable<void> run_stream(connection<Stream>& conn, server_state& st, cons
       co_return;
     }
     co_await serve_requests(conn.stream, st, snapshot, conn, role, first_deadline);
+    conn.busy = false;  // a draining server need not wait for the peer's close_notify
     tcp.expires_after(std::chrono::seconds(5));
     auto [sec] = co_await conn.stream.async_shutdown(nothrow);
     (void)sec;  // the peer may already be gone; nothing more to do either way
