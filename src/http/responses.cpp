@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 
 #include <cctype>
-#include <cstdio>
+
+#include "caliper_sessiond/caliper/text.hpp"
+#include "caliper_sessiond/caliper/versions.hpp"
 
 namespace caliper_sessiond::http {
 namespace {
@@ -30,35 +32,13 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 }  // namespace
 
 std::string problem_json(int status, std::string_view title, std::string_view detail) {
   std::string out = R"({"type":"about:blank","title":)";
-  append_json_string(out, title);
+  caliper::append_json_string(out, title);
   out += R"(,"status":)" + std::to_string(status) + R"(,"detail":)";
-  append_json_string(out, detail);
+  caliper::append_json_string(out, detail);
   out += "}";
   return out;
 }
@@ -87,10 +67,15 @@ std::optional<std::string> key_ring::authenticate(std::string_view authorization
 }
 
 std::string endpoint_config_json(std::size_t max_payload_bytes) {
-  return R"({"caliper_maximum_payload_size":)" + std::to_string(max_payload_bytes) +
-         R"(,"caliper_supported_extensions":{"endpoint_name":"caliper-sessiond","endpoint_version":")" +
-         std::string(CALIPER_SESSIOND_VERSION) +
-         R"("},"caliper_supported_versions":["http://purl.imsglobal.org/ctx/caliper/v1p1","http://purl.imsglobal.org/ctx/caliper/v1p2"]})";
+  std::string out = R"({"caliper_maximum_payload_size":)" + std::to_string(max_payload_bytes) +
+                    R"(,"caliper_supported_extensions":{"endpoint_name":"caliper-sessiond","endpoint_version":")" +
+                    std::string(CALIPER_SESSIOND_VERSION) + R"("},"caliper_supported_versions":[)";
+  for (const std::string_view v : caliper::supported_versions) {
+    if (out.back() != '[') out += ',';
+    caliper::append_json_string(out, v);
+  }
+  out += "]}";
+  return out;
 }
 
 }  // namespace caliper_sessiond::http

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "caliper_sessiond/caliper/text.hpp"
 #include "encode.hpp"
 
 namespace caliper_sessiond::store {
@@ -88,8 +89,8 @@ std::optional<pg::error> flush_job::store_rejects(const pg::connection& conn) {
   // A reject the database refuses (e.g. a body cut inside a UTF-8 sequence): store it mended.
   for (item_state& s : items_) {
     for (caliper::rejected_event& r : s.pending_rejects) {
-      r.reason = encode::sanitize_utf8(r.reason);
-      r.raw = encode::sanitize_utf8(r.raw);
+      r.reason = caliper::sanitize_text(r.reason);
+      r.raw = caliper::sanitize_text(r.raw);
     }
   }
   err = write(conn, {}, /*with_rejects=*/true);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "caliper_sessiond/caliper/versions.hpp"
 #include "caliper_sessiond/http/responses.hpp"
 
 namespace http = caliper_sessiond::http;
@@ -43,4 +44,14 @@ TEST(endpoint_config, lists_supported_versions_and_limit) {
   const auto body = http::endpoint_config_json(1234);
   EXPECT_NE(body.find(R"("caliper_maximum_payload_size":1234)"), std::string::npos);
   EXPECT_NE(body.find("http://purl.imsglobal.org/ctx/caliper/v1p2"), std::string::npos);
+}
+
+TEST(endpoint_config, lists_exactly_the_versions_the_parser_accepts) {
+  std::string want = R"("caliper_supported_versions":[)";
+  for (const auto v : caliper_sessiond::caliper::supported_versions)
+    want.append(want.back() == '[' ? "\"" : ",\"").append(v).append("\"");
+  want += "]}";
+  const auto body = http::endpoint_config_json(1234);
+  ASSERT_GE(body.size(), want.size());
+  EXPECT_EQ(body.substr(body.size() - want.size()), want) << body;
 }
