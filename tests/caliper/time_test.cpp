@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -91,6 +92,11 @@ TEST(FormatTimestamp, WritesYearsBeforeOneAdAsPostgresDoes) {
 
 TEST(FormatTimestamp, WritesYearsPastNineThousandNineHundredNinetyNine) {
   EXPECT_EQ(format_timestamp_us(*parse_rfc3339_us("9999-12-31T23:59:59.5-01:00")), "10000-01-01 00:59:59.5+00");
+}
+
+TEST(FormatTimestamp, WritesTheWholeInt64Range) {
+  EXPECT_EQ(format_timestamp_us(INT64_MAX), "294247-01-10 04:00:54.775807+00");
+  EXPECT_EQ(format_timestamp_us(INT64_MIN), "290309-12-21 19:59:05.224192+00 BC");
 }
 
 TEST(Iso8601Duration, AcceptsCaliperDurations) {
