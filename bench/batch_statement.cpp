@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "batch_statement.hpp"
+#include "caliper_sessiond/caliper/time.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
 #include "encode.hpp"
 #include "pg_connection.hpp"
@@ -68,7 +69,7 @@ std::optional<store::pg::error> write_copy_plain(const store::pg::connection& co
     append_copy_field(data, e.event_id), tab();
     append_copy_field(data, r.source), tab();
     append_copy_field(data, caliper::to_string(e.action)), tab();
-    append_copy_field(data, store::encode::timestamptz(e.event_time_us)), tab();
+    append_copy_field(data, caliper::format_timestamp_us(e.event_time_us)), tab();
     append_copy_field(data, e.actor_id), tab();
     append_copy_field(data, e.user_id), tab();
     append_copy_nullable(data, e.user_lms_id), tab();
@@ -79,7 +80,7 @@ std::optional<store::pg::error> write_copy_plain(const store::pg::connection& co
     append_copy_nullable(data, e.ip_address), tab();
     append_copy_nullable(data, e.ed_app_id), tab();
     append_copy_field(data, e.sensor), tab();
-    append_copy_field(data, store::encode::timestamptz(r.received_at_us));
+    append_copy_field(data, caliper::format_timestamp_us(r.received_at_us));
     data += '\n';
   }
   // Outside a transaction block the COPY is its own transaction: one commit per batch.

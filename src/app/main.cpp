@@ -85,6 +85,8 @@ void register_writer_metrics(cs::metrics::registry& m, const cs::store::batch_wr
                R"(outcome="duplicate")", [&s] { return static_cast<double>(s.events_duplicate.load()); });
   m.counter_fn("caliper_writer_rejects_total", "Rejected events and refused requests recorded.", "",
                [&s] { return static_cast<double>(s.rejects_stored.load()); });
+  m.counter_fn("caliper_writer_rejects_dropped_total", "Rejects the database refused even cut short: not stored.", "",
+               [&s] { return static_cast<double>(s.rejects_dropped.load()); });
   m.counter_fn("caliper_writer_batches_total", "Batches committed.", "",
                [&s] { return static_cast<double>(s.batches.load()); });
   m.counter_fn("caliper_db_errors_total", "Database errors seen by the writer.", "",

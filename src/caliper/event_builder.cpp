@@ -18,7 +18,7 @@ namespace {
 /// Values quoted in reasons are cut to this many bytes.
 constexpr std::size_t max_quoted_bytes = 200;
 
-std::string quoted(std::string_view s) { return "\"" + sanitize_text(s, max_quoted_bytes) + "\""; }
+std::string quoted(std::string_view s) { return std::string("\"").append(sanitize_text(s, max_quoted_bytes)).append("\""); }
 
 std::optional<session_action> parse_action(std::string_view a) noexcept {
   for (const std::string_view prefix : {std::string_view("http://purl.imsglobal.org/vocab/caliper/v1/action#"),

@@ -5,17 +5,12 @@
 #include <algorithm>
 #include <charconv>
 
+#include "caliper_sessiond/caliper/text.hpp"
+
 namespace caliper_sessiond::caliper {
 namespace {
 
 constexpr std::string_view hex_digits = "0123456789abcdef";
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;

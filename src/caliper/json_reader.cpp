@@ -17,11 +17,7 @@ int hex4(std::string_view s, std::size_t i) noexcept {
   if (i + 4 > s.size()) return -1;
   int v = 0;
   for (std::size_t k = i; k < i + 4; ++k) {
-    const char c = s[k];
-    int d = -1;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    const int d = hex_value(s[k]);
     if (d < 0) return -1;
     v = v * 16 + d;
   }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "caliper_sessiond/caliper/text.hpp"
+#include "caliper_sessiond/caliper/versions.hpp"
 #include "event_builder.hpp"
 #include "json_reader.hpp"
 #include "nesting.hpp"
@@ -16,11 +17,6 @@ using simdjson::error_code;
 using simdjson::SUCCESS;
 
 static_assert(envelope_parser::padding >= simdjson::SIMDJSON_PADDING);
-
-constexpr std::string_view supported_versions[] = {
-    "http://purl.imsglobal.org/ctx/caliper/v1p1",
-    "http://purl.imsglobal.org/ctx/caliper/v1p2",
-};
 
 envelope_error bad_request(std::string title, std::string detail) {
   return envelope_error{400, std::move(title), std::move(detail)};

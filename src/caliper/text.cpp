@@ -91,4 +91,27 @@ std::string sanitize_text(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex_digits[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += hex_digits[static_cast<unsigned char>(c) >> 4];
+          out += hex_digits[static_cast<unsigned char>(c) & 0x0F];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
 }  // namespace caliper_sessiond::caliper

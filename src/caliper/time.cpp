@@ -2,12 +2,12 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace caliper_sessiond::caliper {
 namespace {
 
 constexpr std::int64_t us_per_second = 1'000'000;
+constexpr std::int64_t us_per_day = 86'400 * us_per_second;
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
@@ -38,6 +38,37 @@ std::int64_t days_from_civil(int y, int m, int d) noexcept {
   const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+}
+
+/// A proleptic Gregorian date of days since 1970-01-01 (H. Hinnant's civil_from_days).
+struct civil_date {
+  std::int64_t year;  ///< astronomical: 0 is 1 BC
+  unsigned month;
+  unsigned day;
+};
+civil_date civil_from_days(std::int64_t z) noexcept {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0), m, d};
+}
+
+/// Writes `v` in decimal, zero-padded to at least `width` digits; returns the end.
+char* put_digits(char* p, std::uint64_t v, int width) noexcept {
+  char tmp[20];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n < width) tmp[n++] = '0';
+  while (n > 0) *p++ = tmp[--n];
+  return p;
 }
 
 /// Microseconds of a fraction given as its digits, rounded as PostgreSQL does.
@@ -100,40 +131,37 @@ std::optional<std::int64_t> parse_rfc3339_us(std::string_view s) noexcept {
 }
 
 std::string format_timestamp_us(std::int64_t us) {
-  std::int64_t secs = us / us_per_second;
-  std::int64_t frac = us % us_per_second;
-  if (frac < 0) {
-    frac += us_per_second;
-    --secs;
-  }
-  std::int64_t days = secs / 86400;
-  std::int64_t rem = secs % 86400;
+  // Floor division: before 1970 the day is earlier and the time of day still positive.
+  std::int64_t days = us / us_per_day;
+  std::int64_t rem = us % us_per_day;
   if (rem < 0) {
-    rem += 86400;
+    rem += us_per_day;
     --days;
   }
-  // H. Hinnant's civil_from_days.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", static_cast<long long>(y),
-                        static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(rem / 3600),
-                        static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
-  std::string out(buf, static_cast<std::size_t>(n));
+  const civil_date d = civil_from_days(days);
+  // PostgreSQL has no year 0: astronomical year y <= 0 is year 1 - y BC.
+  const bool bc = d.year <= 0;
+  const std::int64_t secs = rem / us_per_second;
+  const std::int64_t frac = rem % us_per_second;
+  char buf[40];  // int64 microseconds reach year 294247: "294247-01-10 04:00:54.775807"
+  char* p = put_digits(buf, static_cast<std::uint64_t>(bc ? 1 - d.year : d.year), 4);
+  *p++ = '-';
+  p = put_digits(p, d.month, 2);
+  *p++ = '-';
+  p = put_digits(p, d.day, 2);
+  *p++ = ' ';
+  p = put_digits(p, static_cast<std::uint64_t>(secs / 3600), 2);
+  *p++ = ':';
+  p = put_digits(p, static_cast<std::uint64_t>(secs / 60 % 60), 2);
+  *p++ = ':';
+  p = put_digits(p, static_cast<std::uint64_t>(secs % 60), 2);
   if (frac != 0) {
-    n = std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
-    std::string f(buf, static_cast<std::size_t>(n));
-    while (f.back() == '0') f.pop_back();
-    out += f;
+    *p++ = '.';
+    p = put_digits(p, static_cast<std::uint64_t>(frac), 6);
+    while (p[-1] == '0') --p;
   }
-  out += "+00";
+  std::string out(buf, p);
+  out += bc ? "+00 BC" : "+00";
   return out;
 }
 

@@ -3,18 +3,15 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cctype>
-#include <cstdio>
+
+#include "caliper_sessiond/caliper/text.hpp"
+#include "caliper_sessiond/caliper/versions.hpp"
 
 namespace caliper_sessiond::http {
 namespace {
-
-std::array<unsigned char, 32> sha256(std::string_view data) {
-  std::array<unsigned char, 32> out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  return out;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -30,35 +27,19 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 }  // namespace
+
+bool sha256(std::string_view data, std::array<unsigned char, 32>& out) {
+  unsigned int len = 0;
+  return EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1 &&
+         len == out.size();
+}
 
 std::string problem_json(int status, std::string_view title, std::string_view detail) {
   std::string out = R"({"type":"about:blank","title":)";
-  append_json_string(out, title);
+  caliper::append_json_string(out, title);
   out += R"(,"status":)" + std::to_string(status) + R"(,"detail":)";
-  append_json_string(out, detail);
+  caliper::append_json_string(out, detail);
   out += "}";
   return out;
 }
@@ -68,29 +49,40 @@ bool is_json_media_type(std::string_view content_type) {
   return iequals(trim(content_type.substr(0, semi)), "application/json");
 }
 
-key_ring::key_ring(const std::vector<config::api_key>& keys) {
-  for (const auto& k : keys) entries_.push_back({k.name, sha256(k.secret)});
+key_ring::key_ring(const std::vector<config::api_key>& keys, digest_fn digest) : digest_(digest) {
+  for (const auto& k : keys) {
+    entry e{k.name, {}, false};
+    e.usable = digest_(k.secret, e.digest);
+    if (!e.usable) spdlog::error("auth: cannot compute the digest of API key {}: it will not be accepted", k.name);
+    entries_.push_back(std::move(e));
+  }
 }
 
 std::optional<std::string> key_ring::authenticate(std::string_view authorization) const {
   std::string_view presented = trim(authorization);
   if (presented.size() > 7 && iequals(presented.substr(0, 7), "bearer ")) presented = trim(presented.substr(7));
   if (presented.empty()) return std::nullopt;
-  const auto digest = sha256(presented);
+  std::array<unsigned char, 32> digest{};
+  if (!digest_(presented, digest)) return std::nullopt;  // never compare an unset digest
   const entry* match = nullptr;
   for (const auto& e : entries_) {
     // No early exit: every key costs the same, whichever matches.
-    if (CRYPTO_memcmp(e.digest.data(), digest.data(), digest.size()) == 0) match = &e;
+    if (CRYPTO_memcmp(e.digest.data(), digest.data(), digest.size()) == 0 && e.usable) match = &e;
   }
   if (match == nullptr) return std::nullopt;
   return match->name;
 }
 
 std::string endpoint_config_json(std::size_t max_payload_bytes) {
-  return R"({"caliper_maximum_payload_size":)" + std::to_string(max_payload_bytes) +
-         R"(,"caliper_supported_extensions":{"endpoint_name":"caliper-sessiond","endpoint_version":")" +
-         std::string(CALIPER_SESSIOND_VERSION) +
-         R"("},"caliper_supported_versions":["http://purl.imsglobal.org/ctx/caliper/v1p1","http://purl.imsglobal.org/ctx/caliper/v1p2"]})";
+  std::string out = R"({"caliper_maximum_payload_size":)" + std::to_string(max_payload_bytes) +
+                    R"(,"caliper_supported_extensions":{"endpoint_name":"caliper-sessiond","endpoint_version":")" +
+                    std::string(CALIPER_SESSIOND_VERSION) + R"("},"caliper_supported_versions":[)";
+  for (const std::string_view v : caliper::supported_versions) {
+    if (out.back() != '[') out += ',';
+    caliper::append_json_string(out, v);
+  }
+  out += "]}";
+  return out;
 }
 
 }  // namespace caliper_sessiond::http

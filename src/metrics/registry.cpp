@@ -17,6 +17,21 @@ std::string format_value(double v) {
   return buf;
 }
 
+/// `name{labels} value\n`, appended piece by piece: `"{" + labels` style temporaries trip
+/// GCC 12's false -Wrestrict at -O3 (PR 105651).
+void append_sample(std::string& out, const std::string& name, const std::string& labels,
+                   const std::string& value) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  out += ' ';
+  out += value;
+  out += '\n';
+}
+
 }  // namespace
 
 counter& counter_family::with(const std::string& labels) {
@@ -30,9 +45,7 @@ void counter_family::render(std::string& out) const {
   header(out, name_, help_, "counter");
   std::lock_guard lock(mutex_);
   for (const auto& [labels, c] : children_) {
-    out += name_;
-    if (!labels.empty()) out += "{" + labels + "}";
-    out += " " + std::to_string(c->value()) + "\n";
+    append_sample(out, name_, labels, std::to_string(c->value()));
   }
 }
 
@@ -100,9 +113,7 @@ std::string registry::render() const {
   for (const auto& s : sampled_) {
     if (s.name != last) header(out, s.name, s.help, s.type.c_str());
     last = s.name;
-    out += s.name;
-    if (!s.labels.empty()) out += "{" + s.labels + "}";
-    out += " " + format_value(s.read()) + "\n";
+    append_sample(out, s.name, s.labels, format_value(s.read()));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "caliper_sessiond/caliper/time.hpp"
 #include "encode.hpp"
 
 namespace caliper_sessiond::store {
@@ -55,7 +56,7 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
     cols[0].add(e.event_id);
     cols[1].add(r.source);
     cols[2].add(caliper::to_string(e.action));
-    cols[3].add(encode::timestamptz(e.event_time_us));
+    cols[3].add(caliper::format_timestamp_us(e.event_time_us));
     cols[4].add(e.actor_id);
     cols[5].add(e.user_id);
     cols[6].add_nullable(e.user_lms_id);
@@ -66,10 +67,10 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
     cols[11].add_nullable(e.ip_address);
     cols[12].add_nullable(e.ed_app_id);
     cols[13].add(e.sensor);
-    cols[14].add(encode::timestamptz(r.received_at_us));
+    cols[14].add(caliper::format_timestamp_us(r.received_at_us));
   }
   for (const reject_row& r : rejects) {
-    cols[15].add(encode::timestamptz(r.received_at_us));
+    cols[15].add(caliper::format_timestamp_us(r.received_at_us));
     cols[16].add(r.source);
     cols[17].add(r.reason);
     cols[18].add(r.raw);

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "batch_statement.hpp"
+#include "caliper_sessiond/caliper/time.hpp"
 #include "encode.hpp"
 
 namespace caliper_sessiond::store {
@@ -56,7 +57,7 @@ std::string event_copy_rows(std::span<const event_row> rows) {
     field(e.event_id);
     field(r.source);
     field(caliper::to_string(e.action));
-    field(encode::timestamptz(e.event_time_us));
+    field(caliper::format_timestamp_us(e.event_time_us));
     field(e.actor_id);
     field(e.user_id);
     nullable(e.user_lms_id);
@@ -67,7 +68,7 @@ std::string event_copy_rows(std::span<const event_row> rows) {
     nullable(e.ip_address);
     nullable(e.ed_app_id);
     field(e.sensor);
-    encode::append_copy_field(out, encode::timestamptz(r.received_at_us));
+    encode::append_copy_field(out, caliper::format_timestamp_us(r.received_at_us));
     out += '\n';
   }
   return out;
@@ -76,7 +77,7 @@ std::string event_copy_rows(std::span<const event_row> rows) {
 std::string reject_copy_rows(std::span<const reject_row> rejects) {
   std::string out;
   for (const reject_row& r : rejects) {
-    encode::append_copy_field(out, encode::timestamptz(r.received_at_us));
+    encode::append_copy_field(out, caliper::format_timestamp_us(r.received_at_us));
     out += '\t';
     encode::append_copy_field(out, r.source);
     out += '\t';

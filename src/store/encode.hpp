@@ -1,5 +1,6 @@
 #pragma once
-/// Text encodings the batch statements need: array literals, COPY text rows, timestamps.
+/// Text encodings the batch statements need: array literals, binary arrays, COPY text rows
+/// (timestamps: caliper::format_timestamp_us; text made storable: caliper::sanitize_text).
 /// Pure functions, no libpq: unit-tested on their own.
 
 #include <array>
@@ -56,20 +57,12 @@ private:
 void append_copy_field(std::string& out, std::string_view value);
 void append_copy_nullable(std::string& out, const std::optional<std::string>& value);
 
-/// Microseconds since the Unix epoch as a timestamptz literal in UTC, unambiguous whatever
-/// the session's TimeZone and DateStyle: "2024-03-05 07:08:09.012345+00" (BC years too).
-std::string timestamptz(std::int64_t us_since_epoch);
-
 /// Microseconds since the Unix epoch to PostgreSQL's binary timestamp (since 2000-01-01).
 constexpr std::int64_t pg_epoch_offset_us = 946'684'800'000'000;
 
 /// The 16 bytes of a UUID in any form PostgreSQL's uuid input accepts (hyphens, braces,
 /// either case), or nullopt.
 std::optional<std::array<std::uint8_t, 16>> uuid_bytes(std::string_view text);
-
-/// `text` with every byte sequence PostgreSQL would refuse in a UTF8 database (invalid
-/// UTF-8, NUL) replaced by U+FFFD.
-std::string sanitize_utf8(std::string_view text);
 
 /// A JSON object of the row's fields, for the `raw` column of a row the database refused.
 std::string row_json(const caliper::session_event& e);

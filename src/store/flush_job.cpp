@@ -3,114 +3,159 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "caliper_sessiond/caliper/text.hpp"
+#include "caliper_sessiond/metrics/log_throttle.hpp"
 #include "encode.hpp"
 
 namespace caliper_sessiond::store {
+namespace {
+
+/// One aggregated line per interval for refused events: a hostile request can hold thousands.
+metrics::log_throttle refused_events_log;
+
+}  // namespace
+
+caliper::rejected_event minimal_reject(const caliper::rejected_event& r, const pg::error& refusal) {
+  return {caliper::sanitize_text(r.reason, minimal_reject_bytes) +
+              fmt::format(" (kept cut short: the database refused the full reject, SQLSTATE {})",
+                          caliper::sanitize_text(refusal.sqlstate, 5)),
+          caliper::sanitize_text(r.raw, minimal_reject_bytes)};
+}
 
 flush_job::flush_job(std::vector<queued_item> items, batch_write_fn write) : write_(write) {
   items_.reserve(items.size());
   for (queued_item& it : items) {
     item_state s;
     s.rows.assign(it.batch.events.size(), row_state::pending);
-    s.pending_rejects = std::move(it.batch.rejects);
+    s.rejects = std::move(it.batch.rejects);
+    s.reject_states.assign(s.rejects.size(), reject_state::pending);
     s.item = std::move(it);
     items_.push_back(std::move(s));
   }
 }
 
-std::vector<flush_job::row_ref> flush_job::pending_rows() const {
-  std::vector<row_ref> refs;
+template <typename State>
+std::vector<flush_job::ref> flush_job::pending(std::vector<State> item_state::*states) const {
+  std::vector<ref> refs;
   for (std::size_t i = 0; i < items_.size(); ++i) {
     if (items_[i].finished) continue;
-    for (std::size_t e = 0; e < items_[i].rows.size(); ++e)
-      if (items_[i].rows[e] == row_state::pending) refs.push_back({i, e});
+    const std::vector<State>& s = items_[i].*states;
+    for (std::size_t k = 0; k < s.size(); ++k)
+      if (s[k] == State::pending) refs.push_back({i, k});
   }
   return refs;
 }
 
+std::vector<flush_job::ref> flush_job::pending_rows() const { return pending(&item_state::rows); }
+
+std::vector<flush_job::ref> flush_job::pending_rejects() const { return pending(&item_state::reject_states); }
+
+void flush_job::add_reject(item_state& s, caliper::rejected_event r) {
+  s.rejects.push_back(std::move(r));
+  s.reject_states.push_back(reject_state::pending);
+}
+
 std::optional<pg::error> flush_job::run(const pg::connection& conn) {
-  const std::vector<row_ref> refs = pending_rows();
-  auto err = write(conn, refs, /*with_rejects=*/true);
+  const std::vector<ref> rows = pending_rows();
+  auto err = write(conn, rows, pending_rejects());
   if (!err || err->action != pg::error_action::reject) return err;
-  spdlog::warn("store: the database refused a batch of {} events ({} {}); looking for the bad rows",
-               refs.size(), err->sqlstate, err->message);
-  if (auto e = bisect(conn, refs)) return e;
+  spdlog::debug("store: the database refused a batch of {} events ({} {}); looking for the bad rows",
+                rows.size(), err->sqlstate, err->message);
+  if (auto e = bisect(conn, rows)) return e;
   return store_rejects(conn);
 }
 
-std::optional<pg::error> flush_job::write(const pg::connection& conn, std::span<const row_ref> refs,
-                                          bool with_rejects) {
-  std::vector<event_row> rows;
-  rows.reserve(refs.size());
-  for (const row_ref& r : refs) {
-    const ingest_batch& b = items_[r.item].item.batch;
-    rows.push_back({&b.events[r.event], b.source, b.received_at_us});
-  }
-  std::vector<reject_row> rejects;
-  if (with_rejects) {
-    for (const item_state& s : items_) {
-      if (s.finished) continue;
-      for (const caliper::rejected_event& r : s.pending_rejects)
-        rejects.push_back({s.item.batch.source, s.item.batch.received_at_us, r.reason, r.raw});
-    }
-  }
+std::optional<pg::error> flush_job::write(const pg::connection& conn, std::span<const ref> rows,
+                                          std::span<const ref> rejects) {
   if (rows.empty() && rejects.empty()) return std::nullopt;
+  std::vector<event_row> event_rows;
+  event_rows.reserve(rows.size());
+  for (const ref& r : rows) {
+    const ingest_batch& b = items_[r.item].item.batch;
+    event_rows.push_back({&b.events[r.index], b.source, b.received_at_us});
+  }
+  std::vector<reject_row> reject_rows;
+  reject_rows.reserve(rejects.size());
+  for (const ref& r : rejects) {
+    const item_state& s = items_[r.item];
+    const caliper::rejected_event& j = s.rejects[r.index];
+    reject_rows.push_back({s.item.batch.source, s.item.batch.received_at_us, j.reason, j.raw});
+  }
   std::vector<bool> inserted;
-  if (auto err = write_(conn, rows, rejects, inserted)) return err;
-  for (std::size_t i = 0; i < refs.size(); ++i)
-    items_[refs[i].item].rows[refs[i].event] = inserted[i] ? row_state::inserted : row_state::duplicate;
-  if (with_rejects) mark_rejects_stored();
+  if (auto err = write_(conn, event_rows, reject_rows, inserted)) return err;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    items_[rows[i].item].rows[rows[i].index] = inserted[i] ? row_state::inserted : row_state::duplicate;
+  for (const ref& r : rejects) items_[r.item].reject_states[r.index] = reject_state::stored;
   return std::nullopt;
 }
 
-std::optional<pg::error> flush_job::bisect(const pg::connection& conn, std::span<const row_ref> refs) {
-  if (refs.empty()) return std::nullopt;
-  auto err = write(conn, refs, /*with_rejects=*/false);
+std::optional<pg::error> flush_job::bisect(const pg::connection& conn, std::span<const ref> rows) {
+  if (rows.empty()) return std::nullopt;
+  auto err = write(conn, rows, {});
   if (!err || err->action != pg::error_action::reject) return err;
-  if (refs.size() > 1) {
-    const std::size_t half = refs.size() / 2;
-    if (auto e = bisect(conn, refs.first(half))) return e;
-    return bisect(conn, refs.subspan(half));
+  if (rows.size() > 1) {
+    const std::size_t half = rows.size() / 2;
+    if (auto e = bisect(conn, rows.first(half))) return e;
+    return bisect(conn, rows.subspan(half));
   }
-  item_state& s = items_[refs[0].item];
-  s.rows[refs[0].event] = row_state::refused;
-  const caliper::session_event& e = s.item.batch.events[refs[0].event];
-  spdlog::warn("store: event {} refused by the database: {} {}", e.event_id, err->sqlstate, err->message);
-  s.pending_rejects.push_back(
-      {fmt::format("database refused the event: {} (SQLSTATE {})", err->message, err->sqlstate),
-       encode::row_json(e)});
+  item_state& s = items_[rows[0].item];
+  s.rows[rows[0].index] = row_state::refused;
+  const caliper::session_event& e = s.item.batch.events[rows[0].index];
+  if (const auto n = refused_events_log.occur())
+    spdlog::warn("store: the database refused {} events since the last such line (stored as rejects); "
+                 "the last, {}: {} {}",
+                 *n, e.event_id, err->sqlstate, err->message);
+  add_reject(s, {fmt::format("database refused the event: {} (SQLSTATE {})", err->message, err->sqlstate),
+                 encode::row_json(e)});
   return std::nullopt;
 }
 
 std::optional<pg::error> flush_job::store_rejects(const pg::connection& conn) {
-  auto err = write(conn, {}, /*with_rejects=*/true);
+  const std::vector<ref> rejects = pending_rejects();
+  auto err = write(conn, {}, rejects);
   if (!err || err->action != pg::error_action::reject) return err;
   // A reject the database refuses (e.g. a body cut inside a UTF-8 sequence): store it mended.
-  for (item_state& s : items_) {
-    for (caliper::rejected_event& r : s.pending_rejects) {
-      r.reason = encode::sanitize_utf8(r.reason);
-      r.raw = encode::sanitize_utf8(r.raw);
-    }
+  for (const ref& r : rejects) {
+    caliper::rejected_event& j = items_[r.item].rejects[r.index];
+    j.reason = caliper::sanitize_text(j.reason);
+    j.raw = caliper::sanitize_text(j.raw);
   }
-  err = write(conn, {}, /*with_rejects=*/true);
+  err = write(conn, {}, rejects);
   if (!err || err->action != pg::error_action::reject) return err;
-  spdlog::error("store: dropping {} rejects the database refuses even mended: {} {}",
-                [this] {
-                  std::size_t n = 0;
-                  for (const item_state& s : items_) n += s.pending_rejects.size();
-                  return n;
-                }(),
-                err->sqlstate, err->message);
-  for (item_state& s : items_) s.pending_rejects.clear();
+  // Still refused (a constraint, a size limit): find which, and keep what can be kept of them.
+  std::size_t dropped = 0;
+  pg::error last = *err;
+  if (auto e = bisect_rejects(conn, rejects, dropped, last)) return e;
+  if (dropped > 0)
+    spdlog::error("store: dropped {} rejects the database refuses even cut to {} bytes "
+                  "(caliper_writer_rejects_dropped_total); the last: {} {}",
+                  dropped, minimal_reject_bytes, last.sqlstate, last.message);
   return std::nullopt;
 }
 
-void flush_job::mark_rejects_stored() {
-  for (item_state& s : items_) {
-    if (s.finished) continue;
-    s.rejects_stored += s.pending_rejects.size();
-    s.pending_rejects.clear();
+std::optional<pg::error> flush_job::bisect_rejects(const pg::connection& conn, std::span<const ref> rejects,
+                                                   std::size_t& dropped, pg::error& last) {
+  // `rejects` were refused together: split them, or store a lone one in its minimal form.
+  if (rejects.size() > 1) {
+    const std::size_t half = rejects.size() / 2;
+    for (const auto part : {rejects.first(half), rejects.subspan(half)}) {
+      auto err = write(conn, {}, part);
+      if (!err) continue;
+      if (err->action != pg::error_action::reject) return err;
+      last = *err;
+      if (auto e = bisect_rejects(conn, part, dropped, last)) return e;
+    }
+    return std::nullopt;
   }
+  item_state& s = items_[rejects[0].item];
+  caliper::rejected_event& j = s.rejects[rejects[0].index];
+  j = minimal_reject(j, last);
+  auto err = write(conn, {}, rejects);
+  if (!err || err->action != pg::error_action::reject) return err;
+  s.reject_states[rejects[0].index] = reject_state::dropped;
+  ++dropped;
+  last = *err;
+  return std::nullopt;
 }
 
 void flush_job::finish(item_state& s, outcome o, writer_stats* stats) {
@@ -119,11 +164,16 @@ void flush_job::finish(item_state& s, outcome o, writer_stats* stats) {
     if (r == row_state::inserted) ++report.inserted;
     if (r == row_state::duplicate) ++report.duplicates;
   }
-  report.rejects = s.rejects_stored;
+  std::size_t dropped = 0;
+  for (const reject_state r : s.reject_states) {
+    if (r == reject_state::stored) ++report.rejects;
+    if (r == reject_state::dropped) ++dropped;
+  }
   if (stats != nullptr) {
     stats->events_inserted += report.inserted;
     stats->events_duplicate += report.duplicates;
     stats->rejects_stored += report.rejects;
+    stats->rejects_dropped += dropped;
   }
   s.finished = true;
   if (!s.item.done) return;

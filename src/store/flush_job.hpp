@@ -13,12 +13,21 @@
 
 namespace caliper_sessiond::store {
 
+/// Bytes of reason and of raw JSON kept in a minimal reject.
+inline constexpr std::size_t minimal_reject_bytes = 1024;
+
+/// What is kept of a reject the database refused even mended: its reason, saying so, and the
+/// start of its raw JSON, each cut to minimal_reject_bytes and made storable.
+caliper::rejected_event minimal_reject(const caliper::rejected_event& r, const pg::error& refusal);
+
 class flush_job {
 public:
   flush_job(std::vector<queued_item> items, batch_write_fn write);
 
   /// Commits everything pending: one statement when the data is clean; when the database
   /// refuses some row, bisects to find it, stores it as a reject and commits the others.
+  /// A reject the database refuses is stored mended, else cut to a minimal form, else
+  /// counted as dropped (writer_stats::rejects_dropped) and logged: never lost silently.
   /// Returns the error that stopped it (connection lost, ...): call again later.
   std::optional<pg::error> run(const pg::connection& conn);
 
@@ -38,27 +47,34 @@ public:
 
 private:
   enum class row_state : std::uint8_t { pending, inserted, duplicate, refused };
+  enum class reject_state : std::uint8_t { pending, stored, dropped };
 
   struct item_state {
     queued_item item;
     std::vector<row_state> rows;
-    std::vector<caliper::rejected_event> pending_rejects;  ///< not yet stored
-    std::size_t rejects_stored = 0;
+    std::vector<caliper::rejected_event> rejects;  ///< the request's, then its refused rows
+    std::vector<reject_state> reject_states;       ///< one per reject
     bool finished = false;
   };
 
-  /// Index of a pending row: (item, event).
-  struct row_ref {
+  /// Index of a pending event or reject: (item, index in its events or rejects).
+  struct ref {
     std::size_t item;
-    std::size_t event;
+    std::size_t index;
   };
 
-  std::optional<pg::error> write(const pg::connection& conn, std::span<const row_ref> refs,
-                                 bool with_rejects);
-  std::optional<pg::error> bisect(const pg::connection& conn, std::span<const row_ref> refs);
+  std::optional<pg::error> write(const pg::connection& conn, std::span<const ref> rows,
+                                 std::span<const ref> rejects);
+  std::optional<pg::error> bisect(const pg::connection& conn, std::span<const ref> rows);
   std::optional<pg::error> store_rejects(const pg::connection& conn);
-  std::vector<row_ref> pending_rows() const;
-  void mark_rejects_stored();
+  std::optional<pg::error> bisect_rejects(const pg::connection& conn, std::span<const ref> rejects,
+                                          std::size_t& dropped, pg::error& last);
+  /// The pending entries of `states` (rows or reject_states) in unfinished items.
+  template <typename State>
+  std::vector<ref> pending(std::vector<State> item_state::*states) const;
+  std::vector<ref> pending_rows() const;
+  std::vector<ref> pending_rejects() const;
+  void add_reject(item_state& s, caliper::rejected_event r);
   void finish(item_state& s, outcome o, writer_stats* stats);
 
   std::vector<item_state> items_;

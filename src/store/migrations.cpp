@@ -6,6 +6,7 @@
 #include <charconv>
 #include <set>
 
+#include "caliper_sessiond/caliper/text.hpp"
 #include "pg_connection.hpp"
 
 namespace caliper_sessiond::store {
@@ -56,14 +57,24 @@ std::optional<std::string> applied_versions(const pg::connection& conn, std::set
   if (auto err = conn.check(r, PGRES_TUPLES_OK)) return describe(*err);
   for (int i = 0; i < r.rows(); ++i) {
     const std::string_view v = r.value(i, 0);
-    int version = 0;
-    std::from_chars(v.data(), v.data() + v.size(), version);
-    out.insert(version);
+    const auto version = parse_migration_version(v);
+    // Never guess (a 0 would re-apply every migration): ask for a look at the table instead.
+    if (!version)
+      return fmt::format("caliper.schema_migrations holds a version that is not a number: \"{}\"",
+                         caliper::sanitize_text(v, 40));
+    out.insert(*version);
   }
   return std::nullopt;
 }
 
 }  // namespace
+
+std::optional<int> parse_migration_version(std::string_view text) noexcept {
+  int version = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return version;
+}
 
 migrate_result migrate(const std::string& database_url) {
   migrate_result res;

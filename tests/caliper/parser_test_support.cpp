@@ -43,7 +43,7 @@ std::optional<std::pair<std::size_t, std::size_t>> find_member(const std::string
   const auto found = obj.find_field_unordered(key).get(v);
   if (found == simdjson::NO_SUCH_FIELD) return std::nullopt;
   check(found, "find_field");
-  od::json_type t;
+  od::json_type t{};
   check(v.type().get(t), "type");
   std::string_view raw;
   if (t == od::json_type::object) {

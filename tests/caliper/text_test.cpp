@@ -58,5 +58,25 @@ TEST(SanitizeText, EveryByteValueGivesStorableText) {
   EXPECT_TRUE(is_storable_text(sanitize_text(all + all, 300)));
 }
 
+TEST(HexValue, DecodesDigitsOfEitherCaseAndRefusesTheRest) {
+  EXPECT_EQ(hex_value('0'), 0);
+  EXPECT_EQ(hex_value('9'), 9);
+  EXPECT_EQ(hex_value('a'), 10);
+  EXPECT_EQ(hex_value('F'), 15);
+  for (const char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0', '\xC3'}) EXPECT_EQ(hex_value(c), -1) << int(c);
+}
+
+TEST(AppendJsonString, QuotesAndEscapesQuoteBackslashAndControlCharacters) {
+  std::string out = "x=";
+  append_json_string(out, "say \"hi\"\\ a\nb\rc\td\x01\x1F\0e"s);
+  EXPECT_EQ(out, R"(x="say \"hi\"\\ a\nb\rc\td\u0001\u001f\u0000e")");
+}
+
+TEST(AppendJsonString, KeepsUtf8AndSlashAsTheyAre) {
+  std::string out;
+  append_json_string(out, "caf\xC3\xA9 / \xF0\x9F\x98\x80 \x7F");
+  EXPECT_EQ(out, "\"caf\xC3\xA9 / \xF0\x9F\x98\x80 \x7F\"");
+}
+
 }  // namespace
 }  // namespace caliper_sessiond::caliper

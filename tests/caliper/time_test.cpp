@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -77,6 +78,25 @@ TEST(FormatTimestamp, WritesPostgresStyleUtc) {
   EXPECT_EQ(format_timestamp_us(t_2016_11_15_10_15), "2016-11-15 10:15:00+00");
   EXPECT_EQ(format_timestamp_us(t_2016_11_15_10_15 + 645000), "2016-11-15 10:15:00.645+00");
   EXPECT_EQ(format_timestamp_us(-1), "1969-12-31 23:59:59.999999+00");
+  EXPECT_EQ(format_timestamp_us(0), "1970-01-01 00:00:00+00");
+  EXPECT_EQ(format_timestamp_us(1'709'622'489'012'345), "2024-03-05 07:08:09.012345+00");
+  EXPECT_EQ(format_timestamp_us(951'782'400'000'010), "2000-02-29 00:00:00.00001+00");
+}
+
+TEST(FormatTimestamp, WritesYearsBeforeOneAdAsPostgresDoes) {
+  EXPECT_EQ(format_timestamp_us(-62'135'596'800'000'000), "0001-01-01 00:00:00+00");
+  EXPECT_EQ(format_timestamp_us(-62'135'596'800'000'001), "0001-12-31 23:59:59.999999+00 BC");
+  // Reachable from a Caliper eventTime: year 0001 at a positive offset is 1 BC in UTC.
+  EXPECT_EQ(format_timestamp_us(*parse_rfc3339_us("0001-01-01T00:00:00+01:00")), "0001-12-31 23:00:00+00 BC");
+}
+
+TEST(FormatTimestamp, WritesYearsPastNineThousandNineHundredNinetyNine) {
+  EXPECT_EQ(format_timestamp_us(*parse_rfc3339_us("9999-12-31T23:59:59.5-01:00")), "10000-01-01 00:59:59.5+00");
+}
+
+TEST(FormatTimestamp, WritesTheWholeInt64Range) {
+  EXPECT_EQ(format_timestamp_us(INT64_MAX), "294247-01-10 04:00:54.775807+00");
+  EXPECT_EQ(format_timestamp_us(INT64_MIN), "290309-12-21 19:59:05.224192+00 BC");
 }
 
 TEST(Iso8601Duration, AcceptsCaliperDurations) {

@@ -55,7 +55,7 @@ protected:
   http_reply post_with(const std::string& key) {
     return server_->request("POST", "/caliper",
                             {"-H", "Authorization: Bearer " + key, "-H", "Content-Type: application/json",
-                             "--data-binary", "@" + source_dir() + "/tests/fixtures/quickstart-loggedin.json"});
+                             "--data-binary", std::string("@").append(source_dir()).append("/tests/fixtures/quickstart-loggedin.json")});
   }
 
   void rewrite_config(const std::string& text) { std::ofstream(server_->config_path(), std::ios::trunc) << text; }

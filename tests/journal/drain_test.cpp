@@ -94,7 +94,7 @@ TEST(journal_drain, committed_segments_are_deleted) {
   temp_dir d;
   fake_sink down;
   j::journal jr(options_for(d), down);
-  for (int round = 0; round < 5; ++round) submit_n(jr, 20, "r" + std::to_string(round) + "-");
+  for (int round = 0; round < 5; ++round) submit_n(jr, 20, std::string("r").append(std::to_string(round)).append("-"));
   ASSERT_TRUE(eventually([&] { return jr.drained() && jr.stats().segments.load() <= 2; }));
   EXPECT_LE(j::list_segments(d.path()).size(), 2u);
   EXPECT_LT(jr.stats().bytes.load(), 2u * 16 * 1024 + 8192);

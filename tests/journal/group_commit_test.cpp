@@ -61,7 +61,7 @@ TEST(journal_group_commit, one_fsync_covers_requests_that_arrived_meanwhile) {
   for (int t = 0; t < threads; ++t)
     ts.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i)
-        ASSERT_TRUE(jr.submit(make_batch("t" + std::to_string(t) + "-" + std::to_string(i)), out.callback()));
+        ASSERT_TRUE(jr.submit(make_batch(std::string("t").append(std::to_string(t)).append("-").append(std::to_string(i))), out.callback()));
     });
   for (auto& t : ts) t.join();
   ASSERT_TRUE(eventually([&] { return out.committed == threads * per_thread; }));

@@ -28,7 +28,7 @@ void journal_undrained(const temp_dir& d, int n) {
   j::journal jr(options_for(d), down);
   std::atomic<int> done{0};
   for (int i = 0; i < n; ++i)
-    ASSERT_TRUE(jr.submit(make_batch("b" + std::to_string(i)), [&](auto, const auto&) { ++done; }));
+    ASSERT_TRUE(jr.submit(make_batch(std::string("b").append(std::to_string(i))), [&](auto, const auto&) { ++done; }));
   ASSERT_TRUE(eventually([&] { return done == n; }));
   jr.stop(std::chrono::milliseconds(0));
 }
@@ -59,7 +59,7 @@ std::vector<std::size_t> record_offsets(const std::string& path) {
 std::vector<std::string> ids_of(std::initializer_list<int> batches) {
   std::vector<std::string> out;
   for (int b : batches)
-    for (int e = 0; e < 2; ++e) out.push_back("b" + std::to_string(b) + "-" + std::to_string(e));
+    for (int e = 0; e < 2; ++e) out.push_back(std::string("b").append(std::to_string(b)).append("-").append(std::to_string(e)));
   return out;
 }
 

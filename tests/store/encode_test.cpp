@@ -68,18 +68,6 @@ TEST(copy_field_test, absent_value_is_backslash_n) {
   EXPECT_EQ(out, "\\N\\\\N");
 }
 
-TEST(timestamptz_test, formats_utc_with_microseconds) {
-  EXPECT_EQ(timestamptz(0), "1970-01-01 00:00:00.000000+00");
-  EXPECT_EQ(timestamptz(1'709'622'489'012'345), "2024-03-05 07:08:09.012345+00");
-  EXPECT_EQ(timestamptz(951'782'400'000'000), "2000-02-29 00:00:00.000000+00");
-}
-
-TEST(timestamptz_test, formats_times_before_the_epoch) {
-  EXPECT_EQ(timestamptz(-1), "1969-12-31 23:59:59.999999+00");
-  EXPECT_EQ(timestamptz(-62'135'596'800'000'000), "0001-01-01 00:00:00.000000+00");
-  EXPECT_EQ(timestamptz(-62'135'596'800'000'001), "0001-12-31 23:59:59.999999+00 BC");
-}
-
 TEST(uuid_bytes_test, accepts_postgres_forms_and_refuses_others) {
   const auto a = uuid_bytes("9b2c4a7e-1f3d-4e5a-8b6c-7d8e9f0a1b2c");
   ASSERT_TRUE(a);
@@ -91,28 +79,19 @@ TEST(uuid_bytes_test, accepts_postgres_forms_and_refuses_others) {
   EXPECT_FALSE(uuid_bytes("zb2c4a7e-1f3d-4e5a-8b6c-7d8e9f0a1b2c"));
 }
 
-TEST(sanitize_utf8_test, keeps_valid_text_and_replaces_what_postgres_refuses) {
-  EXPECT_EQ(sanitize_utf8("ok \xC3\xBC \xF0\x9F\x98\x80"), "ok \xC3\xBC \xF0\x9F\x98\x80");
-  EXPECT_EQ(sanitize_utf8(std::string("a\0b", 3)), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(sanitize_utf8("\xFF"), "\xEF\xBF\xBD");
-  EXPECT_EQ(sanitize_utf8("cut \xC3"), "cut \xEF\xBF\xBD");
-  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");        // overlong
-  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-}
-
 TEST(row_json_test, renders_fields_with_nulls_and_escapes) {
   caliper::session_event e;
   e.event_id = "id";
   e.event_time_us = 0;
   e.actor_id = "a\"b";
-  e.user_id = "u";
-  e.sensor = "s";
+  e.user_id = "user";  // not one letter: GCC 12 -O3 warns falsely on that (-Wrestrict, PR 105329)
+  e.sensor = "sensor";
   e.ip_address = "192.0.2.1";
   EXPECT_EQ(row_json(e),
-            R"({"event_id":"id","action":"LoggedIn","event_time":"1970-01-01 00:00:00.000000+00",)"
-            R"("actor_id":"a\"b","user_id":"u","user_lms_id":null,"user_external_id":null,)"
+            R"({"event_id":"id","action":"LoggedIn","event_time":"1970-01-01 00:00:00+00",)"
+            R"("actor_id":"a\"b","user_id":"user","user_lms_id":null,"user_external_id":null,)"
             R"("session_id":null,"session_name":null,"user_agent":null,"ip_address":"192.0.2.1",)"
-            R"("ed_app_id":null,"sensor":"s"})");
+            R"("ed_app_id":null,"sensor":"sensor"})");
 }
 
 }  // namespace

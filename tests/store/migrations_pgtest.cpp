@@ -30,7 +30,7 @@ std::vector<int> all_versions() {
 }
 std::string all_recorded() {
   std::string out;
-  for (const auto& m : migrations()) out += (out.empty() ? "" : ",") + std::to_string(m.version) + " " + std::string(m.name);
+  for (const auto& m : migrations()) out.append(out.empty() ? "" : ",").append(std::to_string(m.version)).append(" ").append(m.name);
   return out;
 }
 

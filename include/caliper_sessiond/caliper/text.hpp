@@ -6,6 +6,9 @@
 /// as Unicode recommends), each U+0000 (a raw NUL byte or a decoded `\u0000` escape) and each
 /// lone surrogate escape (`\ud800` without its pair) becomes U+FFFD. Such text never rejects an
 /// event or an envelope by itself.
+///
+/// Also the text codecs every module shares (one implementation each): hex digits and JSON
+/// string literals.
 
 #include <cstddef>
 #include <string>
@@ -24,5 +27,18 @@ std::string sanitize_text(std::string_view text, std::size_t max_bytes);
 
 /// True when `text` is valid UTF-8 and holds no NUL, i.e. sanitize_text would return it unchanged.
 bool is_storable_text(std::string_view text) noexcept;
+
+/// The value of a hexadecimal digit of either case, or -1 for any other character.
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Appends `s` as a JSON string literal: `"` and `\` escaped, `\n` `\r` `\t` and `\u00XX` for
+/// the other control characters, every other byte as it is (valid JSON when `s` is valid
+/// UTF-8: pass text that may not be through sanitize_text first).
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace caliper_sessiond::caliper

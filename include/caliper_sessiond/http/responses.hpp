@@ -17,11 +17,19 @@ std::string problem_json(int status, std::string_view title, std::string_view de
 /// True when the media type (parameters ignored, case-insensitive) is application/json.
 bool is_json_media_type(std::string_view content_type);
 
+/// A SHA-256 digest of `data` into `out`; false when it could not be computed.
+using digest_fn = bool (*)(std::string_view data, std::array<unsigned char, 32>& out);
+
+/// SHA-256 by OpenSSL (EVP_Digest), checked.
+bool sha256(std::string_view data, std::array<unsigned char, 32>& out);
+
 /// The API keys, kept as SHA-256 digests so that comparison takes the same time whatever
-/// the presented key's length or content.
+/// the presented key's length or content. Fails closed: a key whose digest could not be
+/// computed never matches, and neither does a presented key whose digest could not be.
 class key_ring {
 public:
-  explicit key_ring(const std::vector<config::api_key>& keys);
+  /// `digest` is a test seam; the server always uses sha256.
+  explicit key_ring(const std::vector<config::api_key>& keys, digest_fn digest = sha256);
   /// The name of the key presented in an Authorization header ("<key>" or "Bearer <key>",
   /// scheme case-insensitive), or nullopt. Every key is compared, in constant time.
   std::optional<std::string> authenticate(std::string_view authorization) const;
@@ -30,8 +38,10 @@ private:
   struct entry {
     std::string name;
     std::array<unsigned char, 32> digest;
+    bool usable;  ///< false when its digest failed: it never matches
   };
   std::vector<entry> entries_;
+  digest_fn digest_;
 };
 
 /// The Caliper 1.2 endpoint configuration document answered on GET <ingest path>.

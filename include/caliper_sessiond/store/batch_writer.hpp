@@ -36,6 +36,7 @@ struct writer_stats {
   std::atomic<std::uint64_t> events_inserted{0};
   std::atomic<std::uint64_t> events_duplicate{0};
   std::atomic<std::uint64_t> rejects_stored{0};
+  std::atomic<std::uint64_t> rejects_dropped{0};  ///< refused by the database even in minimal form
   std::atomic<std::uint64_t> db_errors{0};
   std::atomic<std::uint64_t> queued_events{0};
   std::atomic<bool> connected{false};

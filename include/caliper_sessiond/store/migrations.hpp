@@ -1,6 +1,7 @@
 #pragma once
 /// Schema migrations: the numbered files of `sql/`, compiled into the binary.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,5 +26,8 @@ struct migrate_result {
 /// Applies the missing migrations in order, each in its own transaction, under an advisory
 /// lock so that two processes never race. Safe to run again.
 migrate_result migrate(const std::string& database_url);
+
+/// A version read from caliper.schema_migrations (decimal text, all of it), or nullopt.
+std::optional<int> parse_migration_version(std::string_view text) noexcept;
 
 }  // namespace caliper_sessiond::store
