@@ -240,13 +240,13 @@ bool journal::impl::drain_one(std::unique_lock<std::mutex>& lk) {
     return true;
   }
   while (!cache.empty() && cache.front().start < read_pos) {  // passed by a disk read
-    cache_bytes -= cache.front().next.offset - cache.front().start.offset;
+    cache_bytes -= cache.front().bytes;
     cache.pop_front();
   }
   if (!cache.empty() && cache.front().start == read_pos) {
     cached_record rec = std::move(cache.front());
     cache.pop_front();
-    cache_bytes -= rec.next.offset - rec.start.offset;
+    cache_bytes -= rec.bytes;
     return hand_over(lk, rec.start, rec.next, std::move(rec.batch));
   }
   const position start = read_pos;

@@ -155,13 +155,16 @@ void journal::impl::run_flusher() {
 void journal::impl::cache_locked(std::uint64_t segment, std::uint64_t offset, std::vector<pending_batch>& batches) {
   if (cache.empty()) cache_full = false;
   for (auto& b : batches) {
-    const std::uint64_t n = b.end - b.begin;
+    // The encoded size stands for the strings' bytes; the structs come on top.
+    const std::size_t n = b.end - b.begin + sizeof(cached_record) +
+                          b.batch.events.size() * sizeof(caliper::session_event) +
+                          b.batch.rejects.size() * sizeof(caliper::rejected_event);
     // Over the budget: the drainer reads from disk until it has caught up with the cache.
     if (cache_full || cache_bytes + n > opt.memory_bytes) {
       cache_full = true;
       return;
     }
-    cache.push_back({{segment, offset + b.begin}, {segment, offset + b.end}, std::move(b.batch)});
+    cache.push_back({{segment, offset + b.begin}, {segment, offset + b.end}, n, std::move(b.batch)});
     cache_bytes += n;
   }
 }

@@ -45,6 +45,7 @@ struct pending_batch {
 struct cached_record {
   position start;
   position next;  ///< just after the record
+  std::size_t bytes = 0;  ///< counted against memory_bytes
   store::ingest_batch batch;
 };
 
@@ -89,7 +90,7 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   // Durable records for the drainer, guarded by m; positions ascend, possibly with gaps
   // (records past the budget are read from disk).
   std::deque<cached_record> cache;
-  std::uint64_t cache_bytes = 0;  ///< record bytes of the cached batches
+  std::uint64_t cache_bytes = 0;  ///< sum of the cached records' bytes
   bool cache_full = false;        ///< stop caching until the drainer has emptied the cache
 
   // Drainer, guarded by m.

@@ -23,7 +23,8 @@ struct journal_options {
   std::size_t drain_inflight_events = 20'000;  ///< events handed to the writer and not yet committed
   std::chrono::milliseconds failure_backoff{1000};  ///< after a write or fsync error, refuse this long
   std::chrono::milliseconds checkpoint_interval{1000};  ///< how often the checkpoint file is rewritten
-  /// Record bytes of durable batches kept in memory for the drainer; past it, it reads them back.
+  /// Memory for durable batches not yet handed to the writer (estimated: record bytes plus the
+  /// structs); past it the drainer reads them back from the segments.
   std::uint64_t memory_bytes = 64ull << 20;
 };
 
