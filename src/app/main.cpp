@@ -138,6 +138,9 @@ void register_journal_metrics(cs::metrics::registry& m, const cs::journal::journ
                as_double(s.records_appended));
   m.counter_fn("caliper_journal_records_total", "Journal records (one per request), by state.", R"(state="committed")",
                as_double(s.records_committed));
+  m.counter_fn("caliper_journal_records_read_from_disk_total",
+               "Journal records the drainer read back from disk (replay, retry, past the memory budget).", "",
+               as_double(s.records_read_from_disk));
   m.counter_fn("caliper_journal_fsyncs_total", "Group commits (fdatasync calls) of the journal.", "", as_double(s.fsyncs));
   m.counter_fn("caliper_journal_fsync_seconds_total", "Time spent writing and fsyncing journal groups.", "",
                [&s] { return static_cast<double>(s.fsync_us_total.load()) / 1e6; });

@@ -1,6 +1,7 @@
-// The drainer: reads records after the checkpoint from the segment files (the same path at
-// start-up replay and in normal operation), hands them to the writer, advances the checkpoint
-// past records the writer has committed, and deletes segments that are wholly committed.
+// The drainer: hands records after the checkpoint to the writer (from memory when the flusher
+// has just fsync'd them, else read back from the segment files: start-up replay, a rewind, past
+// the memory budget), advances the checkpoint past records the writer has committed, and
+// deletes segments that are wholly committed.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -238,6 +239,16 @@ bool journal::impl::drain_one(std::unique_lock<std::mutex>& lk) {
     read_pos = {std::next(it)->first, 0};
     return true;
   }
+  while (!cache.empty() && cache.front().start < read_pos) {  // passed by a disk read
+    cache_bytes -= cache.front().bytes;
+    cache.pop_front();
+  }
+  if (!cache.empty() && cache.front().start == read_pos) {
+    cached_record rec = std::move(cache.front());
+    cache.pop_front();
+    cache_bytes -= rec.bytes;
+    return hand_over(lk, rec.start, rec.next, std::move(rec.batch));
+  }
   const position start = read_pos;
   const auto end = it->second.durable_end;
   const std::string path = it->second.path;
@@ -265,16 +276,23 @@ bool journal::impl::drain_one(std::unique_lock<std::mutex>& lk) {
     read_pos.offset = r.status == read_result::ok ? r.next : std::max(r.next, start.offset + 1);
     return true;
   }
-  const std::size_t weight = std::max<std::size_t>(1, batch->events.size() + batch->rejects.size());
-  const auto received = batch->received_at_us;
+  ++stats.records_read_from_disk;
+  return hand_over(lk, start, {start.segment, r.next}, std::move(*batch));
+}
+
+/// Hands the record at read_pos (== start) to the writer; takes it back when the writer refuses.
+bool journal::impl::hand_over(std::unique_lock<std::mutex>& lk, position start, position next, store::ingest_batch batch) {
+  const std::size_t weight = std::max<std::size_t>(1, batch.events.size() + batch.rejects.size());
+  const auto received = batch.received_at_us;
+  const auto gen = generation;
   const auto id = ticket_base + tickets.size();
   tickets.push_back({start, weight, received, false});
   inflight += weight;
-  read_pos.offset = r.next;
+  read_pos = next;
   update_oldest_locked();
   lk.unlock();
   std::weak_ptr<impl> self = weak_from_this();
-  const bool taken = downstream.submit(std::move(*batch), [self, gen, id](store::outcome o, const store::commit_report&) {
+  const bool taken = downstream.submit(std::move(batch), [self, gen, id](store::outcome o, const store::commit_report&) {
     if (auto s = self.lock()) s->on_done(gen, id, o);
   });
   lk.lock();
@@ -283,7 +301,8 @@ bool journal::impl::drain_one(std::unique_lock<std::mutex>& lk) {
     held_received_at_us = 0;
     return true;
   }
-  // The writer cannot take it now (database down, queue full): take it back and retry later.
+  // The writer cannot take it now (database down, queue full): take it back and retry later
+  // (from disk: the batch was moved into submit).
   if (gen == generation && !tickets.empty() && ticket_base + tickets.size() - 1 == id) {
     tickets.pop_back();
     inflight -= weight;

@@ -2,6 +2,7 @@
 /// POSIX file work for the journal: segment names, whole writes and reads, directory fsync,
 /// the checkpoint file and the tail recovery of the last segment.
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,7 +14,7 @@ namespace caliper_sessiond::journal {
 struct position {
   std::uint64_t segment = 0;
   std::uint64_t offset = 0;
-  friend bool operator==(const position&, const position&) = default;
+  friend auto operator<=>(const position&, const position&) = default;
 };
 
 /// "seg-00000000000000000042.journal" for segment 42.

@@ -139,18 +139,37 @@ void journal::impl::run_flusher() {
     if (pending.empty()) break;
     std::string bytes;
     std::vector<pending_request> done;
+    std::vector<pending_batch> batches;
     bytes.swap(pending);
     done.swap(pending_done);
+    batches.swap(pending_batches);
     flushing = true;
     lk.unlock();
-    flush_group(std::move(bytes), std::move(done));
+    flush_group(std::move(bytes), std::move(done), std::move(batches));
     lk.lock();
     flushing = false;
     state_cv.notify_all();
   }
 }
 
-void journal::impl::flush_group(std::string bytes, std::vector<pending_request> done) {
+void journal::impl::cache_locked(std::uint64_t segment, std::uint64_t offset, std::vector<pending_batch>& batches) {
+  if (cache.empty()) cache_full = false;
+  for (auto& b : batches) {
+    // The encoded size stands for the strings' bytes; the structs come on top.
+    const std::size_t n = b.end - b.begin + sizeof(cached_record) +
+                          b.batch.events.size() * sizeof(caliper::session_event) +
+                          b.batch.rejects.size() * sizeof(caliper::rejected_event);
+    // Over the budget: the drainer reads from disk until it has caught up with the cache.
+    if (cache_full || cache_bytes + n > opt.memory_bytes) {
+      cache_full = true;
+      return;
+    }
+    cache.push_back({{segment, offset + b.begin}, {segment, offset + b.end}, n, std::move(b.batch)});
+    cache_bytes += n;
+  }
+}
+
+void journal::impl::flush_group(std::string bytes, std::vector<pending_request> done, std::vector<pending_batch> batches) {
   std::uint64_t offset = 0;
   bool must_rotate = false;
   {
@@ -177,6 +196,8 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     std::lock_guard lk(m);
     last_write_failed = false;
     segments.at(active).durable_end = offset + bytes.size();
+    // Only now, after the fsync, may the drainer hand these batches to the writer.
+    cache_locked(active, offset, batches);
     drain_cv.notify_all();
   } else {
     // Nothing of this group is acknowledged. Cut it off, and never append to a file whose
@@ -227,6 +248,7 @@ bool journal::submit(store::ingest_batch batch, store::completion done) {
     s.pending += rec;
     s.stats.bytes += rec.size();
     s.pending_done.push_back({std::move(done), store::commit_report{batch.events.size(), 0, batch.rejects.size()}});
+    s.pending_batches.push_back({s.pending.size() - rec.size(), s.pending.size(), std::move(batch)});
   }
   if (wake) s.append_cv.notify_one();
   return true;

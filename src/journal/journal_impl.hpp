@@ -33,6 +33,22 @@ struct pending_request {
   store::commit_report report;
 };
 
+/// A batch in the group being written, kept so that it need not be decoded again.
+struct pending_batch {
+  std::size_t begin = 0;  ///< its record's offset in the group
+  std::size_t end = 0;
+  store::ingest_batch batch;
+};
+
+/// A durable record not yet handed to the writer: the drainer takes it from memory instead of
+/// reading it back. The segment file stays the truth; this is a cache.
+struct cached_record {
+  position start;
+  position next;  ///< just after the record
+  std::size_t bytes = 0;  ///< counted against memory_bytes
+  store::ingest_batch batch;
+};
+
 /// A record handed to the writer and not yet confirmed.
 struct ticket {
   position start;
@@ -58,6 +74,7 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   // Appender, guarded by m.
   std::string pending;
   std::vector<pending_request> pending_done;
+  std::vector<pending_batch> pending_batches;
   bool accepting = false;
   bool flushing = false;
   bool stop_flusher = false;
@@ -69,6 +86,12 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   std::uint64_t active = 0;  ///< the segment appended to
   // Owned by the flusher thread.
   int active_fd = -1;
+
+  // Durable records for the drainer, guarded by m; positions ascend, possibly with gaps
+  // (records past the budget are read from disk).
+  std::deque<cached_record> cache;
+  std::uint64_t cache_bytes = 0;  ///< sum of the cached records' bytes
+  bool cache_full = false;        ///< stop caching until the drainer has emptied the cache
 
   // Drainer, guarded by m.
   bool stop_drainer = false;
@@ -93,10 +116,12 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   void open();
   void run_flusher();
   int rotate();
-  void flush_group(std::string bytes, std::vector<pending_request> done);
+  void flush_group(std::string bytes, std::vector<pending_request> done, std::vector<pending_batch> batches);
+  void cache_locked(std::uint64_t segment, std::uint64_t offset, std::vector<pending_batch>& batches);
   // drainer.cpp
   void run_drainer();
   bool drain_one(std::unique_lock<std::mutex>& lk);
+  bool hand_over(std::unique_lock<std::mutex>& lk, position start, position next, store::ingest_batch batch);
   void on_done(std::uint64_t gen, std::uint64_t id, store::outcome o);
   position checkpoint_locked() const;
   bool drained_locked() const;

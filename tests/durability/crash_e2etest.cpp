@@ -104,9 +104,14 @@ TEST_F(durability_crash, torn_last_record_is_cut_off_and_earlier_records_arrive)
   for (auto it = ids.end() - 10; it != ids.end(); ++it) EXPECT_FALSE(counts.contains(*it)) << *it;
   EXPECT_NE(up.log().find("torn last record"), std::string::npos) << up.log();
   EXPECT_EQ(metric(up, "caliper_journal_corrupt_records_total"), 0);
+  const auto replayed = metric(up, "caliper_journal_records_read_from_disk_total");
+  EXPECT_GE(replayed, 19);  // the 19 whole records, read back from disk (more if the writer refused one)
   load_run more(up, load_opts(2, 20, 60, 0, false), "more");
   ASSERT_TRUE(more.wait());
   EXPECT_EQ(more.count("requests_ok"), 20) << more.summary();
+  // New requests reach the writer from memory: nothing more is read back.
+  EXPECT_EQ(wait_all_stored(url_, more.acked_ids(), seconds(60)), "");
+  EXPECT_EQ(metric(up, "caliper_journal_records_read_from_disk_total"), replayed);
   up.stop(SIGTERM);
   fs::remove_all(journal);
 }

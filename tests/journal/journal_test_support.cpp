@@ -44,6 +44,7 @@ bool fake_sink::submit(store::ingest_batch batch, store::completion done) {
   std::unique_lock lk(m_);
   if (mode_ == mode::refuse) return false;
   for (const auto& e : batch.events) ids_.push_back(e.event_id);
+  batches_.push_back(batch);
   if (mode_ == mode::hold) {
     held_.push_back(std::move(done));
     cv_.notify_all();
@@ -72,6 +73,11 @@ void fake_sink::release(store::outcome o) {
 std::vector<std::string> fake_sink::ids() const {
   std::lock_guard lk(m_);
   return ids_;
+}
+
+std::vector<store::ingest_batch> fake_sink::batches() const {
+  std::lock_guard lk(m_);
+  return batches_;
 }
 
 std::size_t fake_sink::held() const {

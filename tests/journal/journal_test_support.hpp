@@ -43,6 +43,8 @@ public:
   void release(store::outcome o = store::outcome::committed);
   /// Event ids received, in submit order (with repeats).
   std::vector<std::string> ids() const;
+  /// Batches received, in submit order (with repeats).
+  std::vector<store::ingest_batch> batches() const;
   std::size_t held() const;
   /// Waits until `pred` holds for this sink, for at most `deadline`.
   bool wait_for(const std::function<bool(const fake_sink&)>& pred,
@@ -53,6 +55,7 @@ private:
   mutable std::condition_variable cv_;
   mode mode_;
   std::vector<std::string> ids_;
+  std::vector<store::ingest_batch> batches_;
   std::vector<store::completion> held_;
 };
 

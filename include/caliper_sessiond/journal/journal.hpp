@@ -1,7 +1,8 @@
 #pragma once
 /// The local journal (DESIGN section 4, durability "journal"): every request's events are
 /// appended to a segment file and fsync'd before the request is answered 200; a drainer then
-/// feeds the records to the database writer and forgets them once committed.
+/// feeds the records to the database writer (from memory once fsync'd; from the files at
+/// replay and after a rewind) and forgets them once committed.
 
 #include <atomic>
 #include <chrono>
@@ -22,6 +23,9 @@ struct journal_options {
   std::size_t drain_inflight_events = 20'000;  ///< events handed to the writer and not yet committed
   std::chrono::milliseconds failure_backoff{1000};  ///< after a write or fsync error, refuse this long
   std::chrono::milliseconds checkpoint_interval{1000};  ///< how often the checkpoint file is rewritten
+  /// Memory for durable batches not yet handed to the writer (estimated: record bytes plus the
+  /// structs); past it the drainer reads them back from the segments.
+  std::uint64_t memory_bytes = 64ull << 20;
 };
 
 /// Live counters, read by /metrics.
@@ -30,6 +34,8 @@ struct journal_stats {
   std::atomic<std::uint64_t> segments{0};
   std::atomic<std::uint64_t> records_appended{0};
   std::atomic<std::uint64_t> records_committed{0};  ///< confirmed committed by the writer
+  /// Records the drainer read back from the segments (replay, rewind, past memory_bytes).
+  std::atomic<std::uint64_t> records_read_from_disk{0};
   std::atomic<std::uint64_t> fsyncs{0};
   std::atomic<std::uint64_t> fsync_us_total{0};
   std::atomic<std::uint64_t> fsync_us_max{0};
