@@ -269,6 +269,9 @@ void validate_hardening(server_config& s, std::vector<problem>& problems) {
     }
   }
   // Checked here rather than at the first handshake: a list that selects nothing is a typo.
+  // Only with TLS on: plain HTTP never uses the list (and must start where OpenSSL's TLS is
+  // restricted, e.g. to a FIPS provider that is not loaded).
+  if (!s.tls) return;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()), &SSL_CTX_free);
   if (s.tls_ciphers.empty() || !ctx || SSL_CTX_set_cipher_list(ctx.get(), s.tls_ciphers.c_str()) != 1) {
     ERR_clear_error();

@@ -272,9 +272,15 @@ TEST(config, server_hardening_values_out_of_range_are_problems) {
 
 TEST(config, cipher_list_that_selects_nothing_is_a_problem) {
   for (const char* list : {"NOT-A-CIPHER", "", "TLS_AES_128_GCM_SHA256"}) {  // the last: a TLS 1.3 suite only
-    auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_TLS_CIPHERS", list}}));
+    auto r = cfg::load(fixture("minimal.toml"),
+                       env_of({{"CALIPER_SERVER_TLS", "true"}, {"CALIPER_SERVER_TLS_CIPHERS", list}}));
     EXPECT_TRUE(has_problem(r, "server.tls_ciphers")) << list;
   }
+}
+
+TEST(config, cipher_list_is_not_checked_for_plain_http) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_TLS_CIPHERS", "NOT-A-CIPHER"}}));
+  EXPECT_FALSE(has_problem(r, "server.tls_ciphers"));
 }
 
 TEST(config, metrics_listen_must_be_host_and_port) {

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../caliper/learn_batch.hpp"
@@ -349,6 +350,7 @@ TEST(derived_ids_e2e, sha1_unavailable_gives_503_with_retry_after_and_records_no
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (server.log().find("answered 503: cannot derive event ids") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition, with a deadline
   }
   EXPECT_NE(server.log().find("answered 503: cannot derive event ids"), std::string::npos) << server.log();
 }
