@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <optional>
 #include <string>
 
 #include "caliper_sessiond/caliper/ids.hpp"
+#include "openssl_guard.hpp"
 
 namespace caliper_sessiond::caliper {
 namespace {
@@ -80,14 +80,7 @@ TEST(DerivedEventId, IsAVersion5Uuid) {
   EXPECT_EQ(canonical_event_uuid(id), id);
 }
 
-/// While it lives, OpenSSL cannot fetch SHA-1 (a FIPS-only configuration without the provider).
-class sha1_unavailable {
-public:
-  sha1_unavailable() { EXPECT_EQ(EVP_set_default_properties(nullptr, "fips=yes"), 1); }
-  ~sha1_unavailable() { EVP_set_default_properties(nullptr, ""); }
-  sha1_unavailable(const sha1_unavailable&) = delete;
-  sha1_unavailable& operator=(const sha1_unavailable&) = delete;
-};
+using sha1_unavailable = caliper_sessiond::testing::fips_only_openssl;
 
 TEST(DerivedEventId, IsNulloptNotAConstantWhenOpenSslCannotDigest) {
   const sha1_unavailable guard;

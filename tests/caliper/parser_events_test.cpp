@@ -1,11 +1,10 @@
 // Event-level behaviour: selection by type, ids, actions, eventTime and its window, rejects in a
 // batch, and envelopes whose event ids cannot be derived.
 
-#include <openssl/evp.h>
-
 #include <optional>
 
 #include "caliper_sessiond/caliper/ids.hpp"
+#include "openssl_guard.hpp"
 #include "parser_test_support.hpp"
 
 namespace caliper_sessiond::caliper {
@@ -248,15 +247,7 @@ TEST(EventTimeWindow, IsCentredOnTheTimeOfReceiptGiven) {
 
 // Event ids that cannot be derived (issue 11): the whole envelope is a 503, never a made-up id.
 
-/// While it lives, OpenSSL cannot fetch SHA-1: its default properties ask for a FIPS provider
-/// that is not loaded, as in a misconfigured FIPS-only system.
-class sha1_unavailable {
-public:
-  sha1_unavailable() { EXPECT_EQ(EVP_set_default_properties(nullptr, "fips=yes"), 1); }
-  ~sha1_unavailable() { EVP_set_default_properties(nullptr, ""); }
-  sha1_unavailable(const sha1_unavailable&) = delete;
-  sha1_unavailable& operator=(const sha1_unavailable&) = delete;
-};
+using sha1_unavailable = caliper_sessiond::testing::fips_only_openssl;
 
 TEST(DerivedIdFailure, EnvelopeNeedingADerivedIdIs503AndYieldsNothing) {
   const sha1_unavailable guard;

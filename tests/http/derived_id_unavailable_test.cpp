@@ -4,7 +4,6 @@
 // process where OpenSSL's SHA-1 fails, its SHA-256 fails too, and no key would match.
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,6 +17,7 @@
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/event_sink.hpp"
 #include "connection.hpp"
+#include "openssl_guard.hpp"
 #include "pg_test_env.hpp"
 
 namespace {
@@ -95,10 +95,10 @@ TEST(DerivedIdUnavailable, RequestGets503WithRetryAfterAndNothingIsStored) {
   ASSERT_NE(post(st, snap, body).find("HTTP/1.1 200 "), std::string::npos);
   ASSERT_EQ(sink.batches, 1U);
 
-  // OpenSSL may then fetch algorithms from a FIPS provider only, which is not loaded.
-  ASSERT_EQ(EVP_set_default_properties(nullptr, "fips=yes"), 1);
-  const std::string out = post(st, snap, body);
-  EVP_set_default_properties(nullptr, "");
+  const std::string out = [&] {
+    const caliper_sessiond::testing::fips_only_openssl guard;
+    return post(st, snap, body);
+  }();
   EXPECT_EQ(out.rfind("HTTP/1.1 503 ", 0), 0U) << out;
   EXPECT_NE(out.find("Retry-After:"), std::string::npos) << out;
   EXPECT_NE(out.find("cannot derive event ids now; retry later"), std::string::npos) << out;
