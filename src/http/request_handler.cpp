@@ -145,20 +145,10 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
     return res;
   };
 
-  if (role_ == listener_role::metrics) {
-    // The metrics listener (server.metrics_listen) serves nothing else: no key is checked here.
-    const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
-    if (target == "/metrics") {
-      d.route = "metrics";
-      d.answer = get ? ok_text(st_.metrics.render(), "text/plain; version=0.0.4") : not_allowed("GET, HEAD");
-    } else if (target == "/healthz") {
-      d.route = "healthz";
-      d.answer = get ? ok_text("ok\n", "text/plain") : not_allowed("GET, HEAD");
-    } else {
-      d.route = "other";
-      d.answer = problem(404, "Not Found", "this listener serves /metrics and /healthz only", v);
-    }
-    if (method == bhttp::verb::head) d.answer->body().clear();
+  if (role_ == listener_role::metrics && target != "/metrics" && target != "/healthz") {
+    // The metrics listener (server.metrics_listen) serves nothing else: no key is checked there.
+    d.route = "other";
+    d.answer = problem(404, "Not Found", "this listener serves /metrics and /healthz only", v);
     return d;
   }
 
@@ -213,7 +203,7 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
     } else {
       d.answer = ok_text("ready\n", "text/plain");
     }
-  } else if (target == "/metrics" && st_.cfg.server.metrics_listen.empty()) {
+  } else if (target == "/metrics" && (role_ == listener_role::metrics || st_.cfg.server.metrics_listen.empty())) {
     d.route = "metrics";
     d.answer = get ? ok_text(st_.metrics.render(), "text/plain; version=0.0.4") : not_allowed("GET, HEAD");
   } else {
