@@ -7,12 +7,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include <type_traits>
 
 #include "connection.hpp"
+#include "tls_stream.hpp"
 
 namespace caliper_sessiond::http {
 namespace {
@@ -24,7 +24,6 @@ constexpr auto nothrow = net::as_tuple(net::use_awaitable);
 
 using detail::expected_close;
 using detail::serve_requests;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 /// The connection's stream, owned with its state so that a closer or a deadline that holds the
 /// state weakly reaches either both or neither.
