@@ -5,7 +5,7 @@
 // RETURNING and no HTTP. One COPY per batch, one transaction per COPY (autocommit).
 //
 //   caliper-copy-ceiling --url DATABASE_URL [--connections 2] [--seconds 10] [--batch 1000]
-//                        [--events 10]
+//                        [--events 10] [--table caliper.session_events]
 // Prints one JSON line shaped like caliper-loadgen's: requests are COPY statements (and their
 // latency), events are rows; --events is only echoed as events_per_envelope.
 #include <libpq-fe.h>
@@ -33,6 +33,7 @@ struct options {
   double seconds = 10;
   int batch = 1000;
   int events = 10;
+  std::string table = "caliper.session_events";  ///< --table: the raw ceiling uses a plain copy
 };
 
 options parse_args(int argc, char** argv) {
@@ -44,6 +45,7 @@ options parse_args(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::stod(v);
     else if (a == "--batch") o.batch = std::stoi(v);
     else if (a == "--events") o.events = std::stoi(v);
+    else if (a == "--table") o.table = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       std::exit(2);
@@ -56,8 +58,8 @@ options parse_args(int argc, char** argv) {
   return o;
 }
 
-constexpr const char* copy_sql =
-    "COPY caliper.session_events (event_id, source, action, event_time, actor_id, user_id, user_lms_id, "
+constexpr const char* copy_columns =
+    " (event_id, source, action, event_time, actor_id, user_id, user_lms_id, "
     "user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at) "
     "FROM STDIN";
 
@@ -93,8 +95,8 @@ std::string now_timestamptz() {
 }
 
 /// Runs one COPY of `data`; returns the error message, empty on success.
-std::string copy_batch(PGconn* conn, const std::string& data) {
-  PGresult* r = PQexec(conn, copy_sql);
+std::string copy_batch(PGconn* conn, const std::string& sql, const std::string& data) {
+  PGresult* r = PQexec(conn, sql.c_str());
   const bool in = PQresultStatus(r) == PGRES_COPY_IN;
   PQclear(r);
   if (!in) return PQerrorMessage(conn);
@@ -128,6 +130,7 @@ int main(int argc, char** argv) {
     }
     conns.push_back(c);
   }
+  const std::string sql = "COPY " + o.table + copy_columns;
   std::mutex mutex;
   std::vector<double> latencies;
   std::uint64_t rows = 0, ok = 0, failed = 0;
@@ -146,7 +149,7 @@ int main(int argc, char** argv) {
         const auto received_at = now_timestamptz();
         for (int k = 0; k < o.batch; ++k) append_row(data, rng, received_at);
         const auto t0 = clock_type::now();
-        const auto error = copy_batch(conns[static_cast<std::size_t>(i)], data);
+        const auto error = copy_batch(conns[static_cast<std::size_t>(i)], sql, data);
         lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
         if (!error.empty()) {
           std::fprintf(stderr, "copy: %s", error.c_str());

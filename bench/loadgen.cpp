@@ -270,6 +270,7 @@ class idle_connections {
     if (!ec) http::read(*s, buffer_, res, ec);
     if (ec) {
       ++failed_;
+      std::fprintf(stderr, "idle connection %zu: %s\n", i, ec.message().c_str());
       s.reset();  // a closed idle connection stays closed: open() reports it
       buffer_.clear();
       return;

@@ -31,6 +31,8 @@ def main(path):
         cells.setdefault((r["kind"], r.get("size", 0)), []).append(r)
 
     copy = med(cells.get(("copy", 0), []), "events_per_s")
+    # COPY of the same rows into a plain table: no partitions, no caliper.sessions trigger.
+    raw = med(cells.get(("rawcopy", 0), []), "events_per_s")
     # CPU per row of the COPY ceiling over (server + PostgreSQL) CPU per event: the throughput
     # ratio the two would have on a machine of their own with both CPU-bound, steadier than
     # the events/s ratio on a shared machine.
@@ -41,9 +43,9 @@ def main(path):
           f"{machine.get('date')}, commit {machine.get('commit')}; {machine.get('connections')} connections, "
           f"{machine.get('seconds')} s per run, medians of {machine.get('runs')} runs.\n")
     print("| what | events/envelope | events/s | requests/s | p50 ms | p99 ms | p99.9 ms "
-          "| server CPU µs/event | PostgreSQL CPU µs/event | peak RSS MB | exactly once | % of COPY | % of nginx "
-          "| CPU: COPY / this |")
-    print("|" + " --- |" * 14)
+          "| server CPU µs/event | PostgreSQL CPU µs/event | peak RSS MB | exactly once | % of COPY | % of raw COPY "
+          "| % of nginx | CPU: COPY / this |")
+    print("|" + " --- |" * 15)
 
     def line(name, kind, size):
         rs = cells.get((kind, size))
@@ -70,11 +72,13 @@ def main(path):
               f"| {fmt(srv / 1000 if srv is not None else None, 1)} | {fmt(pg / 1000 if pg is not None else None, 1)} "
               f"| {fmt(rss / 1024 if rss else None, 1)} | {check} "
               f"| {fmt(100 * sustained / copy, 0) + '%' if copy and kind in ('journal', 'database') else '–'} "
+              f"| {fmt(100 * sustained / raw, 0) + '%' if raw and kind in ('journal', 'database') else '–'} "
               f"| {fmt(100 * ev / nginx, 0) + '%' if nginx and kind in ('journal', 'database') else '–'} "
               f"| {fmt(100 * copy_cpu / ((srv or 0) + (pg or 0)), 0) + '%' if copy_cpu and kind in ('journal', 'database') and (srv or pg) else '–'} |")
         return sustained
 
     line("COPY ceiling (requests = COPY of 1,000 rows)", "copy", 0)
+    line("raw COPY ceiling (plain table: no partitions, no sessions trigger)", "rawcopy", 0)
     results = {}
     for size in sizes:
         line("nginx ceiling (TLS, return 200)", "nginx", size)
@@ -99,6 +103,10 @@ def main(path):
             pct = 100 * v / copy
             print(f"- 10-event envelopes, {mode}: {pct:.0f}% of the COPY ceiling (target >= 70%): "
                   f"{'met' if pct >= 70 else 'missed'}")
+        if v and raw:
+            pct = 100 * v / raw
+            print(f"- 10-event envelopes, {mode}: {pct:.0f}% of the raw COPY ceiling (issue 12 target >= 70%): "
+                  f"{'met' if pct >= 70 else 'missed'}")
         v = results.get((mode, 1))
         nginx1 = med(cells.get(("nginx", 1), []), "events_per_s")
         low = min(x for x in (copy, nginx1) if x) if (copy or nginx1) else None
@@ -110,7 +118,7 @@ def main(path):
         mb = r["rss_max_kb"] / 1024
         print(f"- memory, {r.get('idle_open', 0)} idle keep-alive connections + {r['connections']} busy at "
               f"{r['rate']} requests/s: RSS max {mb:.1f} MB, VmHWM {r['rss_peak_kb'] / 1024:.1f} MB "
-              f"(target <= 100 MB): {'met' if mb <= 100 else 'missed'}; exactly once: "
+              f"(target <= 60 MB): {'met' if mb <= 60 else 'missed'}; exactly once: "
               f"{'yes' if r['missing'] + r['extra'] == 0 else 'NO'}")
     for r in cells.get(("soak", 10), []):
         a, b, c = r["rss_10pct_kb"] / 1024, r["rss_50pct_kb"] / 1024, r["rss_end_kb"] / 1024

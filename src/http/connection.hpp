@@ -34,6 +34,9 @@ inline constexpr std::size_t unauthenticated_drain_bytes = 64 * 1024;
 /// ...at most server.body_limit from one with a key, and for at most this long either way.
 inline constexpr std::chrono::seconds drain_time{2};
 
+/// What a connection's read buffer may keep while it waits for the next request.
+inline constexpr std::size_t idle_buffer_bytes = 4 * 1024;
+
 /// Errors that are an ordinary end of a connection, not worth a log line.
 inline bool expected_close(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
@@ -98,6 +101,8 @@ net::awaitable<void> serve_requests(Stream& stream, server_state& st, const relo
   for (;;) {
     conn.busy = false;
     if (st.draining) co_return;
+    // An idle keep-alive connection keeps no room for the largest body it has read so far.
+    if (buffer.size() == 0 && buffer.capacity() > idle_buffer_bytes) buffer.shrink_to_fit();
     request_parser parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
     // No limit while reading the head: the handler checks Content-Length after authenticating

@@ -25,6 +25,10 @@ tls_stream::tls_stream(net::ip::tcp::socket socket, net::ssl::context& ctx)
   // One read(2) per burst instead of one for each record's header and one for its body.
   SSL_set_read_ahead(ssl_.get(), 1);
   error_code ec;
+  // OpenSSL writes each record with its own write(2) (a TLS 1.3 server's session tickets
+  // after the handshake, for one): without this, Nagle holds the second back for the
+  // client's delayed ACK, 40 ms a connection. Every write here is a whole record anyway.
+  socket_.set_option(net::ip::tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
   if (ec || SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle())) != 1) {
     ssl_.reset();
