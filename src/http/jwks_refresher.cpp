@@ -148,19 +148,21 @@ jwks_refresher::jwks_refresher(const std::vector<config::jwt_source>& sources, m
     s->cfg = cfg;
     if (!cfg.jwks_url.empty()) s->url = parse_https_url(cfg.jwks_url);
     s->timer = std::make_unique<net::steady_timer>(ioc_);
-    const std::string label = "source=\"" + cfg.name + "\"";
-    s->errors = &errors.with(label);
+    s->errors = &errors.with("source=\"" + cfg.name + "\"");
+    sources_.push_back(std::move(s));
+  }
+  // One gauge name after the other: the exposition groups the samples of a name under one header.
+  for (const auto& s : sources_)
     metrics.gauge("caliper_jwks_last_success_timestamp_seconds",
                   "When the JWKS of a jwt source was last fetched or read successfully (0: never).",
-                  [p = s.get()] { return p->last_success.load(); }, label);
+                  [p = s.get()] { return p->last_success.load(); }, "source=\"" + s->cfg.name + "\"");
+  for (const auto& s : sources_)
     metrics.gauge("caliper_jwks_keys", "RS256 keys in the current JWKS of a jwt source.",
                   [p = s.get()] {
                     std::lock_guard lock(p->mutex);
                     return p->keys ? static_cast<double>(p->keys->size()) : 0.0;
                   },
-                  label);
-    sources_.push_back(std::move(s));
-  }
+                  "source=\"" + s->cfg.name + "\"");
 }
 
 jwks_refresher::~jwks_refresher() {
