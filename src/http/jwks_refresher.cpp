@@ -166,10 +166,10 @@ jwks_refresher::jwks_refresher(const std::vector<config::jwt_source>& sources, m
 }
 
 jwks_refresher::~jwks_refresher() {
+  // Pending waiters are dropped, not called: the server's io_context may be going away too,
+  // and a dropped handler ends its coroutine (the server drains requests before this anyway).
   ioc_.stop();
   if (thread_.joinable()) thread_.join();
-  for (auto& s : sources_)
-    for (auto& w : s->waiters) w();  // the awaiting requests answer 401 instead of hanging
 }
 
 void jwks_refresher::store(source& s, std::shared_ptr<const jose::key_set> keys) {

@@ -42,7 +42,7 @@ public:
   };
 
   jwks_refresher(const std::vector<config::jwt_source>& sources, metrics::registry& metrics, options o);
-  ~jwks_refresher();  ///< stops the thread; pending refetch callbacks are called
+  ~jwks_refresher();  ///< stops the thread; pending refetch callbacks are dropped
   jwks_refresher(const jwks_refresher&) = delete;
   jwks_refresher& operator=(const jwks_refresher&) = delete;
 

@@ -38,10 +38,9 @@ struct jws_deleter {
   void operator()(cjose_jws_t* j) const { cjose_jws_release(j); }
 };
 
-/// A string member of a JSON object, or "" (with `present` telling whether it was there).
-std::string member(const json_t* object, const char* name, bool* is_string = nullptr) {
+/// A string member of a JSON object, or "" when it is absent or not a string.
+std::string member(const json_t* object, const char* name) {
   const json_t* v = json_object_get(object, name);
-  if (is_string != nullptr) *is_string = v == nullptr || json_is_string(v);
   return json_is_string(v) ? std::string(json_string_value(v), json_string_length(v)) : std::string{};
 }
 
@@ -93,9 +92,8 @@ header_result read_header(std::string_view body) {
     return fail(failure::malformed, "the JWS header is not a JSON object with distinct members");
   if (json_object_get(header.get(), "crit") != nullptr)
     return fail(failure::malformed, "the JWS header has crit extensions, which are not supported");
-  bool alg_is_string = true, kid_is_string = true;
-  r.jws.alg = member(header.get(), "alg", &alg_is_string);
-  r.jws.kid = member(header.get(), "kid", &kid_is_string);
+  r.jws.alg = member(header.get(), "alg");
+  r.jws.kid = member(header.get(), "kid");
   if (r.jws.alg != required_alg)
     return fail(failure::wrong_alg, "the JWS alg is " + (r.jws.alg.empty() ? std::string("missing") : quoted(r.jws.alg)) +
                                         ": only RS256 is accepted");

@@ -279,3 +279,23 @@ TEST_F(jwt_e2e, failed_fetch_keeps_the_last_good_keys_and_shows_in_the_metrics) 
             200);
   EXPECT_NE(server->log().find("keeping the last good keys"), std::string::npos);
 }
+
+TEST_F(jwt_e2e, jwks_server_with_an_untrusted_certificate_is_refused) {
+  const std::string sub = dir_ + "/untrusted";
+  ::mkdir(sub.c_str(), 0700);
+  const auto [rc, out] = run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost -keyout " + sub + "/key.pem -out " + sub + "/cert.pem 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  jwks_server jwks(sub, sub + "/cert.pem", sub + "/key.pem");  // not in SSL_CERT_FILE
+  jwks.publish(jwks_json(jwk_json(current_, "current")));
+  ASSERT_TRUE(jwks.ready(sub + "/cert.pem"));
+  auto server = start_server(jwt_toml("canvas-untrusted", jwks.url(), account));
+  const std::string label = "{source=\"canvas-untrusted\"}";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (metric(*server, "caliper_jwks_refresh_errors_total" + label) == "0" && std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_EQ(metric(*server, "caliper_jwks_refresh_errors_total" + label), "1");
+  EXPECT_EQ(metric(*server, "caliper_jwks_keys" + label), "0");
+  EXPECT_NE(server->log().find("certificate verify failed"), std::string::npos) << server->log();
+}

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "caliper_sessiond/jose/claims.hpp"
@@ -69,4 +70,15 @@ TEST(claims, event_without_an_account_is_refused_when_a_list_is_set) {
 TEST(claims, claims_that_are_not_an_envelope_are_left_to_the_parser) {
   for (const char* c : {"", "[1]", "\"x\"", "{\"data\":7}", "{broken", R"({"data":[1,2]})"})
     EXPECT_EQ(verdict(c), jose::claims_verdict::ok) << c;
+}
+
+TEST(claims, garbage_never_crashes) {
+  std::mt19937 rng(13);
+  const std::string base = with_member("\"exp\":1,\"nbf\":2");
+  for (int i = 0; i < 2000; ++i) {
+    std::string c = base.substr(0, rng() % base.size());
+    for (unsigned n = rng() % 6; n > 0 && !c.empty(); --n) c[rng() % c.size()] = static_cast<char>(rng());
+    (void)jose::check_claims(c, now, {canvas_account});
+  }
+  SUCCEED();
 }
