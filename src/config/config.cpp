@@ -87,7 +87,7 @@ public:
   void report_unknown() {
     for (auto&& [section_name, node] : root_) {
       const std::string section(section_name.str());
-      if (section == "api_keys") continue;
+      if (section == "api_keys" || section == "jwt_sources") continue;
       const auto* table = node.as_table();
       if (table == nullptr || !known_.contains(section)) {
         add(section, "", "unknown section [" + section + "]");
@@ -255,6 +255,58 @@ void read_api_keys(const toml::table& root, const env_lookup& env, config& c, st
   }
 }
 
+// Issue 13: [[jwt_sources]], senders that sign their envelopes (Canvas Data Services).
+void read_jwt_sources(const toml::table& root, config& c, std::vector<problem>& problems) {
+  const auto* node = root.get("jwt_sources");
+  if (node == nullptr) return;
+  const auto* arr = node->as_array();
+  if (arr == nullptr) {
+    problems.push_back({"jwt_sources", "must be an array of tables: [[jwt_sources]]"});
+    return;
+  }
+  for (std::size_t n = 0; n < arr->size(); ++n) {
+    const std::string where = "jwt_sources[" + std::to_string(n) + "]";
+    const auto* t = arr->get(n)->as_table();
+    if (t == nullptr) {
+      problems.push_back({where, "must be a table with name and jwks_url or jwks_file"});
+      continue;
+    }
+    jwt_source src;
+    for (auto&& [k, v] : *t) {
+      const std::string key(k.str());
+      if (key == "name" || key == "jwks_url" || key == "jwks_file") {
+        if (!v.is_string()) problems.push_back({where + "." + key, "must be a string"});
+      } else if (key == "jwks_refresh_minutes") {
+        const auto minutes = v.value<std::int64_t>();
+        if (!minutes || *minutes < 1 || *minutes > 1440)
+          problems.push_back({where + "." + key, "must be a whole number between 1 and 1440"});
+        else src.refresh_minutes = static_cast<int>(*minutes);
+      } else if (key == "allowed_accounts") {
+        const auto* accounts = v.as_array();
+        if (accounts == nullptr) problems.push_back({where + "." + key, "must be an array of strings"});
+        else
+          for (auto&& a : *accounts) {
+            const auto text = a.value<std::string>();
+            if (!text || text->empty()) problems.push_back({where + "." + key, "must hold non-empty strings only"});
+            else src.allowed_accounts.push_back(*text);
+          }
+      } else {
+        problems.push_back({where + "." + key, "unknown setting"});
+      }
+    }
+    src.name = (*t)["name"].value_or(std::string{});
+    src.jwks_url = (*t)["jwks_url"].value_or(std::string{});
+    src.jwks_file = (*t)["jwks_file"].value_or(std::string{});
+    if (src.jwks_url.empty() == src.jwks_file.empty())
+      problems.push_back({where, "needs exactly one of jwks_url and jwks_file"});
+    else if (!src.jwks_url.empty() && src.jwks_url.rfind("https://", 0) != 0)
+      problems.push_back({where + ".jwks_url", "must be an https:// URL"});
+    else if (!src.jwks_file.empty() && !std::ifstream(src.jwks_file))
+      problems.push_back({where + ".jwks_file", "cannot read " + src.jwks_file});
+    c.jwt_sources.push_back(std::move(src));
+  }
+}
+
 /// API key names are stored as `source`; see ingest.max_id_bytes for why they are bounded.
 constexpr std::size_t max_source_bytes = 128;
 
@@ -309,9 +361,17 @@ void validate(config& c, std::vector<problem>& problems) {
   if (c.log.format != "plain" && c.log.format != "json")
     problems.push_back({"log.format", "must be plain or json"});
 
-  if (c.api_keys.empty())
-    problems.push_back({"api_keys", "no API key: add [[api_keys]] or set CALIPER_API_KEYS"});
+  if (c.api_keys.empty() && c.jwt_sources.empty())
+    problems.push_back({"api_keys", "no API key: add [[api_keys]] or set CALIPER_API_KEYS (or add [[jwt_sources]])"});
   std::set<std::string> names;
+  for (std::size_t n = 0; n < c.jwt_sources.size(); ++n) {  // both kinds of name are stored as source
+    const auto& name = c.jwt_sources[n].name;
+    const std::string where = "jwt_sources[" + std::to_string(n) + "].name";
+    if (name.empty()) problems.push_back({where, "must not be empty"});
+    else if (name.size() > max_source_bytes)
+      problems.push_back({where, "must be at most " + std::to_string(max_source_bytes) + " bytes (it is stored as source)"});
+    else if (!names.insert(name).second) problems.push_back({where, "duplicate name " + name});
+  }
   for (std::size_t n = 0; n < c.api_keys.size(); ++n) {
     const auto& k = c.api_keys[n];
     const std::string where = "api_keys[" + std::to_string(n) + "]";
@@ -319,7 +379,8 @@ void validate(config& c, std::vector<problem>& problems) {
     else if (k.name.size() > max_source_bytes)
       problems.push_back({where + ".name", "must be at most " + std::to_string(max_source_bytes) +
                                                " bytes (it is stored as source, in the key of caliper.sessions)"});
-    else if (!names.insert(k.name).second) problems.push_back({where + ".name", "duplicate name " + k.name});
+    else if (!names.insert(k.name).second)
+      problems.push_back({where + ".name", "duplicate name " + k.name + " (api_keys and jwt_sources share names)"});
     const bool unreadable = std::any_of(problems.begin(), problems.end(),
                                         [&](const problem& p) { return p.key == where + ".secret_file"; });
     if (!unreadable && k.secret.size() < 16)
@@ -359,6 +420,7 @@ load_result load(const std::string& path, const env_lookup& env, bool path_optio
   read_settings(r, result.cfg);
   r.report_unknown();
   read_api_keys(root, env, result.cfg, result.problems);
+  read_jwt_sources(root, result.cfg, result.problems);
   validate(result.cfg, result.problems);
   return result;
 }

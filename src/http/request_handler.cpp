@@ -97,6 +97,7 @@ std::string_view status_title(int status) {
   switch (status) {
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -159,6 +160,14 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
       return d;
     }
     auto source = snapshot_.keys.authenticate(req[bhttp::field::authorization]);
+    if (!source && st_.jwks && method == bhttp::verb::post && req[bhttp::field::authorization].empty()) {
+      // Issue 13: no API key, but [[jwt_sources]] exist: the body may be a signed JWT, whatever its Content-Type.
+      d.jwt = true;
+      if (content_length && *content_length > st_.cfg.server.body_limit)
+        d.answer = problem(413, "Content Too Large", "the body is over the limit of " +
+                                                         std::to_string(st_.cfg.server.body_limit) + " bytes", v);
+      return d;
+    }
     if (!source) {
       const bool none = req[bhttp::field::authorization].empty();
       d.answer = problem(401, "Unauthorized", none ? "no API key: send Authorization: Bearer <key>" : "unknown API key", v);

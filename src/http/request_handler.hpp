@@ -28,6 +28,7 @@ struct route_decision {
   std::optional<response> answer;  ///< final answer; the body (if any) is not needed
   std::string source;              ///< for an ingest: the API key's name
   std::string route;               ///< metrics label
+  bool jwt = false;                ///< no Authorization: the body may be a signed JWT (issue 13)
 };
 
 class request_handler {
@@ -59,6 +60,10 @@ private:
   route_decision route(const bhttp::request<bhttp::string_body>& req, std::optional<std::uint64_t> content_length);
   boost::asio::awaitable<response> ingest(std::string& body, const std::string& source, unsigned version,
                                           std::chrono::steady_clock::time_point started);
+  /// A body sent without Authorization: verified as a JWT of a [[jwt_sources]] entry, whose
+  /// claims then go to ingest() (jwt_ingest.cpp).
+  boost::asio::awaitable<response> ingest_jwt(std::string& body, unsigned version,
+                                              std::chrono::steady_clock::time_point started);
   response problem(int status, std::string_view title, std::string detail, unsigned version);
   response refuse(const std::string& source, int status, std::string_view title, std::string detail,
                   std::string_view body, unsigned version);
@@ -129,9 +134,10 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
     co_return finish(std::move(late), decision.route, decision.source, started);
   }
   if (ec == bhttp::error::body_limit) {
-    auto res = refuse(decision.source, 413, "Content Too Large",
-                      "the body is over the limit of " + std::to_string(st_.cfg.server.body_limit) + " bytes", {},
-                      version);
+    std::string detail = "the body is over the limit of " + std::to_string(st_.cfg.server.body_limit) + " bytes";
+    // Only an authenticated sender's refusal is recorded: an unsigned body names no source.
+    auto res = decision.jwt ? problem(413, "Content Too Large", std::move(detail), version)
+                            : refuse(decision.source, 413, "Content Too Large", std::move(detail), {}, version);
     res.keep_alive(false);
     co_return finish(std::move(res), decision.route, decision.source, started);
   }
@@ -141,7 +147,11 @@ boost::asio::awaitable<response> request_handler::handle(Stream& stream, boost::
   }
   const bool keep_alive = req.keep_alive();
   std::string body = std::move(req.body());
-  auto res = co_await ingest(body, decision.source, version, started);
+  response res;
+  if (decision.jwt)  // not a ?: expression: GCC 12 mishandles co_await inside one
+    res = co_await ingest_jwt(body, version, started);
+  else
+    res = co_await ingest(body, decision.source, version, started);
   if (!keep_alive) res.keep_alive(false);
   co_return res;
 }

@@ -137,6 +137,7 @@ struct server::impl {
       }
     }
     state->replace(std::move(next));
+    if (state->jwks) state->jwks->reload_files();  // jwks_file contents; [[jwt_sources]] itself needs a restart
     spdlog::info("reload: {} API keys, TLS certificate {} loaded; open connections keep theirs",
                  cfg->api_keys.size(), state->cfg.server.tls ? cfg->server.tls_cert : "(plain HTTP)");
   }
@@ -194,6 +195,7 @@ bool server::open(std::string& error) {
     if (!snapshot->tls) return false;
   }
   impl_->state->replace(std::move(snapshot));
+  if (impl_->state->jwks && !impl_->state->jwks->start(error)) return false;
 
   error = listen_on(impl_->acceptor, s.host, s.port, "server.listen");
   if (!error.empty()) return false;

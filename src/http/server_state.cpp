@@ -50,6 +50,7 @@ server_state::server_state(const config::config& c, store::event_sink& w, metric
     events_by_action[a][0] = &events.with("action=\"" + action + "\",outcome=\"accepted\"");
     events_by_action[a][1] = &events.with("action=\"" + action + "\",outcome=\"refused\"");
   }
+  if (!c.jwt_sources.empty()) jwks = std::make_unique<jwks_refresher>(c.jwt_sources, m, jwks_refresher::options{});
 }
 
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file, const std::string& key_file,

@@ -17,6 +17,7 @@
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/event_sink.hpp"
 #include "connection_limits.hpp"
+#include "jwks_refresher.hpp"
 
 namespace caliper_sessiond::http {
 
@@ -62,6 +63,8 @@ struct server_state {
   metrics::counter& events_skipped;
   metrics::counter& events_rejected;
   metrics::counter& ingest_ok;
+  /// The keys of [[jwt_sources]] (issue 13); null when none is configured.
+  std::unique_ptr<jwks_refresher> jwks;
 
   std::shared_ptr<const reloadable> current() const {
     std::lock_guard lock(reload_mutex_);

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 
 #include "caliper_sessiond/config/config.hpp"
@@ -286,4 +291,72 @@ TEST(config, cipher_list_is_not_checked_for_plain_http) {
 TEST(config, metrics_listen_must_be_host_and_port) {
   auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_METRICS_LISTEN", "9464"}}));
   EXPECT_TRUE(has_problem(r, "server.metrics_listen"));
+}
+
+// [[jwt_sources]] (issue 13).
+namespace {
+cfg::load_result load_with(const std::string& extra, bool with_api_key = true) {
+  char path[] = "/tmp/caliper-config-jwt-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ::close(fd);
+  std::ofstream(path) << "[server]\nlisten = \"127.0.0.1:9443\"\ntls = false\n[database]\nurl = \"postgresql:///x\"\n"
+                      << (with_api_key ? "[[api_keys]]\nname = \"learn-prod\"\nsecret = \"0123456789abcdef0123\"\n" : "")
+                      << extra;
+  auto r = cfg::load(path, env_of({}));
+  std::remove(path);
+  return r;
+}
+}  // namespace
+
+TEST(config, jwt_source_with_url_loads_with_defaults) {
+  auto r = load_with("[[jwt_sources]]\nname = \"canvas-prod\"\njwks_url = \"https://jwks.example/jwks\"\n"
+                     "allowed_accounts = [\"VicYj3cu5BIFpoZhDVU4DZumnlBrWi1grgJEzADs\"]\n");
+  ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
+  ASSERT_EQ(r.cfg.jwt_sources.size(), 1u);
+  const auto& s = r.cfg.jwt_sources[0];
+  EXPECT_EQ(s.name, "canvas-prod");
+  EXPECT_EQ(s.refresh_minutes, 60);
+  EXPECT_EQ(s.allowed_accounts, std::vector<std::string>{"VicYj3cu5BIFpoZhDVU4DZumnlBrWi1grgJEzADs"});
+}
+
+TEST(config, jwt_sources_alone_need_no_api_key) {
+  auto r = load_with("[[jwt_sources]]\nname = \"canvas\"\njwks_url = \"https://jwks.example/jwks\"\n", false);
+  EXPECT_TRUE(r.ok());
+  EXPECT_TRUE(has_problem(load_with("", false), "api_keys"));
+}
+
+TEST(config, jwt_source_needs_exactly_one_of_url_and_file) {
+  EXPECT_TRUE(has_problem(load_with("[[jwt_sources]]\nname = \"c\"\n"), "jwt_sources[0]"));
+  EXPECT_TRUE(has_problem(load_with("[[jwt_sources]]\nname = \"c\"\njwks_url = \"https://a/\"\njwks_file = \"" +
+                                    fixture("minimal.toml") + "\"\n"),
+                          "jwt_sources[0]"));
+}
+
+TEST(config, jwt_source_url_must_be_https_and_file_readable) {
+  EXPECT_TRUE(has_problem(load_with("[[jwt_sources]]\nname = \"c\"\njwks_url = \"http://a/jwks\"\n"),
+                          "jwt_sources[0].jwks_url"));
+  EXPECT_TRUE(has_problem(load_with("[[jwt_sources]]\nname = \"c\"\njwks_file = \"/nonexistent/jwks.json\"\n"),
+                          "jwt_sources[0].jwks_file"));
+}
+
+TEST(config, jwt_source_refresh_minutes_is_bounded) {
+  const std::string base = "[[jwt_sources]]\nname = \"c\"\njwks_url = \"https://a/\"\njwks_refresh_minutes = ";
+  EXPECT_EQ(load_with(base + "5\n").cfg.jwt_sources.at(0).refresh_minutes, 5);
+  EXPECT_TRUE(has_problem(load_with(base + "0\n"), "jwt_sources[0].jwks_refresh_minutes"));
+  EXPECT_TRUE(has_problem(load_with(base + "1441\n"), "jwt_sources[0].jwks_refresh_minutes"));
+}
+
+TEST(config, jwt_source_names_are_unique_across_api_keys_and_bounded) {
+  EXPECT_TRUE(has_problem(load_with("[[jwt_sources]]\nname = \"learn-prod\"\njwks_url = \"https://a/\"\n"),
+                          "api_keys[0].name"));
+  EXPECT_TRUE(has_problem(load_with("[[jwt_sources]]\nname = \"" + std::string(129, 'n') + "\"\njwks_url = \"https://a/\"\n"),
+                          "jwt_sources[0].name"));
+  EXPECT_TRUE(has_problem(load_with("[[jwt_sources]]\njwks_url = \"https://a/\"\n"), "jwt_sources[0].name"));
+}
+
+TEST(config, jwt_source_unknown_setting_and_bad_accounts_are_problems) {
+  const std::string base = "[[jwt_sources]]\nname = \"c\"\njwks_url = \"https://a/\"\n";
+  EXPECT_TRUE(has_problem(load_with(base + "allowed_account = [\"x\"]\n"), "jwt_sources[0].allowed_account"));
+  EXPECT_TRUE(has_problem(load_with(base + "allowed_accounts = \"x\"\n"), "jwt_sources[0].allowed_accounts"));
+  EXPECT_TRUE(has_problem(load_with(base + "allowed_accounts = [\"\"]\n"), "jwt_sources[0].allowed_accounts"));
 }

@@ -93,6 +93,16 @@ struct log_config {
   bool mask_client_ip = false;  ///< log client addresses truncated (/24, /48)
 };
 
+/// Issue 13: a sender that signs its envelopes as an RS256 JWT instead of sending an API key
+/// (Canvas Data Services). Changes to the list need a restart; jwks_file is re-read on SIGHUP.
+struct jwt_source {
+  std::string name;       ///< stored as `source`; unique across api_keys and jwt_sources
+  std::string jwks_url;   ///< https://… fetched at start and every refresh_minutes
+  std::string jwks_file;  ///< or a local JWKS file (exactly one of the two)
+  int refresh_minutes = 60;
+  std::vector<std::string> allowed_accounts;  ///< Canvas root_account_uuid allowlist; empty = any
+};
+
 struct config {
   server_config server;
   database_config database;
@@ -100,6 +110,7 @@ struct config {
   ingest_config ingest;
   log_config log;
   std::vector<api_key> api_keys;
+  std::vector<jwt_source> jwt_sources;
 };
 
 /// database.batch_max_delay_us as set, else the default of the durability mode: 50 ms with
