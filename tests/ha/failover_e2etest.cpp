@@ -33,24 +33,24 @@ protected:
 TEST_F(failover, journal_mode_answers_only_200_and_replays_commits_the_standby_missed) {
   server_process server(server_opts(pair_->url(), "retain_seconds = 600"));
   ASSERT_TRUE(server.start()) << server.log();
-  // About 5 s of load, from before the failover to after it.
-  load_run load(server, load_opts(4, 2000, 60, 400));
-  ASSERT_TRUE(stored_grows(server, 2000)) << server.log();
+  // About 4 s of load, from before the failover to after it.
+  load_run load(server, load_opts(4, 800, 60, 200));
+  ASSERT_TRUE(stored_grows(server, 1000)) << server.log();
   // Asynchronous replication loses the old primary's last commits: make it lose many for sure.
   pair_->disconnect_standby();
-  ASSERT_TRUE(stored_grows(server, 2000)) << server.log();
+  ASSERT_TRUE(stored_grows(server, 1000)) << server.log();
   pair_->fail_over();
   ASSERT_TRUE(load.wait()) << "the load did not finish";
   const auto ids = load.acked_ids();
-  EXPECT_EQ(load.count("requests_ok"), 2000) << load.summary();
+  EXPECT_EQ(load.count("requests_ok"), 800) << load.summary();
   EXPECT_EQ(load.count("requests_failed"), 0) << load.summary();
   EXPECT_EQ(load.count("connection_errors"), 0) << load.summary();
-  EXPECT_EQ(ids.size(), 20'000u);
+  EXPECT_EQ(ids.size(), 8'000u);
   EXPECT_EQ(wait_all_stored(pair_->standby_url(), ids, seconds(60)), "");
   EXPECT_GE(metric(server, "caliper_db_server_changes_total"), 1) << server.log();
   EXPECT_EQ(metric(server, "caliper_journal_failover_replays_total"), 1) << server.log();
-  // At least the 200 requests (2000 events) committed after the standby stopped receiving.
-  EXPECT_GE(metric(server, "caliper_journal_records_replayed_total"), 200) << server.log();
+  // At least the 100 requests (1000 events) committed after the standby stopped receiving.
+  EXPECT_GE(metric(server, "caliper_journal_records_replayed_total"), 100) << server.log();
 }
 
 TEST_F(failover, database_mode_with_a_synchronous_standby_loses_no_200) {
@@ -59,13 +59,15 @@ TEST_F(failover, database_mode_with_a_synchronous_standby_loses_no_200) {
   opts.durability = "database";
   server_process server(opts);
   ASSERT_TRUE(server.start()) << server.log();
-  load_run load(server, load_opts(4, 2000, 60, 400));
-  ASSERT_TRUE(stored_grows(server, 4000)) << server.log();
+  // About 6 s of load: the switch (kill, promotion, the writers' reconnect backoff) takes 1-4 s.
+  load_run load(server, load_opts(4, 1200, 60, 200));
+  ASSERT_TRUE(stored_grows(server, 2000)) << server.log();
   pair_->fail_over();
+  // 503s are allowed while no primary accepts writes; then requests succeed again.
+  ASSERT_TRUE(stored_grows(server, 500)) << server.log();
   ASSERT_TRUE(load.wait()) << "the load did not finish";
   const auto ids = load.acked_ids();
-  // 503s are allowed while no primary accepts writes; the requests after it succeed again.
-  EXPECT_GT(ids.size(), 10'000u) << load.summary();
+  EXPECT_GE(ids.size(), 2'500u) << load.summary();
   EXPECT_GE(metric(server, "caliper_db_server_changes_total"), 1) << server.log();
   EXPECT_EQ(wait_all_stored(pair_->standby_url(), ids, seconds(60)), "");
 }

@@ -88,16 +88,17 @@ TEST(haproxy, kill_9_of_one_instance_loses_no_acknowledged_event) {
   auto opts = server_opts(url);
   opts.tls = false;  // HAProxy terminates TLS
   server_process b(opts);
-  // Instance a flushes to PostgreSQL only every 5 s (below the commit timeout, 10 s): what it acknowledges before the kill is on
-  // its disk only, and reaches the database when it starts again.
-  opts.database_toml = "batch_max_delay_us = 5000000\nbatch_max_events = 100000";
+  // Instance a flushes to PostgreSQL only 8 s after a batch starts (the commit timeout raised above
+  // that): what it acknowledges before the kill is on its disk only, and reaches the database when
+  // it starts again.
+  opts.database_toml = "batch_max_delay_us = 8000000\nbatch_max_events = 100000\ncommit_timeout_ms = 30000";
   server_process a(opts);
   ASSERT_TRUE(a.start()) << a.log();
   ASSERT_TRUE(b.start()) << b.log();
   haproxy_process proxy(b.dir(), free_port(), a.port(), b.port());
   ASSERT_TRUE(wait_until([&] { return proxy.readyz() == 200; }, seconds(30))) << proxy.log();
 
-  load_run load(proxy.url(), a.key(), proxy.cert(), load_opts(8, 2000, 60, 400), b.dir() + "/load");
+  load_run load(proxy.url(), a.key(), proxy.cert(), load_opts(8, 1000, 60, 200), b.dir() + "/load");
   ASSERT_TRUE(wait_until([&] { return metric(a, appended) >= 50; }, seconds(30))) << a.log();
   EXPECT_EQ(metric(a, R"(caliper_writer_events_total{outcome="stored"})"), 0) << "a committed before the kill";
   a.kill();
@@ -107,7 +108,7 @@ TEST(haproxy, kill_9_of_one_instance_loses_no_acknowledged_event) {
   ASSERT_TRUE(load.wait()) << "the load did not finish";
 
   const auto ids = load.acked_ids();
-  EXPECT_GT(ids.size(), 15'000u) << load.summary();
+  EXPECT_GT(ids.size(), 5'000u) << load.summary();
   EXPECT_EQ(wait_all_stored(url, ids, seconds(60)), "") << load.summary();
   EXPECT_GT(metric(a, "caliper_journal_records_read_from_disk_total"), 0) << a.log();
 }

@@ -17,25 +17,24 @@ void run_cluster(const std::string& env, const std::string& args) {
   if (status != 0) throw std::runtime_error("pg-cluster " + args + " failed: " + out);
 }
 
-/// A cluster made by initdb once per test process and copied for each pair (initdb takes
-/// seconds); removed when the process exits.
-struct template_cluster {
-  std::string dir;
-  template_cluster() {
-    char t[] = "/tmp/caliper-ha-template-XXXXXX";
-    if (::mkdtemp(t) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir = t;
-    run_cluster("PG_CLUSTER_FSYNC=off", "init " + dir);
-  }
-  ~template_cluster() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
-
+/// A cluster made by initdb once and copied for each pair (initdb takes seconds): kept in the
+/// folder of the test cluster (CALIPER_TEST_PG_DIR), which scripts/test removes at the end, so
+/// that every test process of a run shares it.
 const std::string& template_dir() {
-  static const template_cluster t;
-  return t.dir;
+  static const std::string dir = [] {
+    const std::string dir = pg_test_env::from_environment()->dir() + "/ha-template";
+    if (!std::filesystem::exists(dir + "/data/PG_VERSION")) {
+      // Made aside and renamed: a half-made template is never used.
+      const std::string tmp = dir + ".tmp";
+      std::error_code ec;
+      std::filesystem::remove_all(tmp, ec);
+      run_cluster("PG_CLUSTER_FSYNC=off", "init " + tmp);
+      std::filesystem::remove_all(dir, ec);
+      std::filesystem::rename(tmp, dir);
+    }
+    return dir;
+  }();
+  return dir;
 }
 
 /// Throwaway clusters: no fsync (a kill -9 of the postmaster does not lose what the OS holds).
