@@ -177,7 +177,9 @@ void journal::impl::housekeeping(std::unique_lock<std::mutex>& lk, bool force) {
   stats.segments = segments.size();
   const auto now = clock::now();
   const bool save = cp != saved_checkpoint && (force || now - checkpoint_saved_at >= opt.checkpoint_interval);
-  if (done.empty() && !save) return;
+  std::string server_file;
+  server_file.swap(server_to_save);
+  if (done.empty() && !save && server_file.empty()) return;
   if (save) {
     saved_checkpoint = cp;
     checkpoint_saved_at = now;
@@ -203,6 +205,8 @@ void journal::impl::housekeeping(std::unique_lock<std::mutex>& lk, bool force) {
     if (const int err = write_checkpoint(opt.dir, cp))
       spdlog::warn("journal: cannot save the checkpoint: {}", std::strerror(err));
   }
+  // After the checkpoint a failover replay moved back: a crash now replays that window again.
+  if (!server_file.empty()) save_server_identity(server_file);
   lk.lock();
 }
 

@@ -113,7 +113,7 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   position replay_until;             ///< records before it were committed before the last failover
   std::int64_t replay_cutoff_us = 0; ///< retained records received before this are not sent again
   std::string server;                ///< the last server identity seen ("" unknown)
-  std::mutex server_file_m;          ///< serializes writes of the identity file
+  std::string server_to_save;        ///< written by housekeeping, after the checkpoint it needs
 
   std::thread flusher;
   std::thread drainer;
@@ -137,6 +137,7 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   void update_replay_locked();
   // retention.cpp
   void load_server_identity();
+  void save_server_identity(const std::string& identity) const;
   void drop_retained_locked(std::vector<std::pair<std::uint64_t, segment>>& done, position cp);
   void replay_retained_locked();
   bool skip_replayed_locked(position start, position next, std::int64_t received_at_us);

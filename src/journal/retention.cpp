@@ -96,29 +96,34 @@ bool journal::impl::skip_replayed_locked(position start, position next, std::int
   return true;
 }
 
-void journal::server_identity(const std::string& identity) {
-  auto& s = *impl_;
-  if (identity.empty()) return;
-  std::lock_guard file_lk(s.server_file_m);
-  {
-    std::lock_guard lk(s.m);
-    if (identity == s.server) return;
-    const std::string before = s.server;
-    s.server = identity;
-    if (!before.empty() && !s.stopped) {
-      spdlog::warn("journal: the database is another server or timeline than before ({} -> {})", before, identity);
-      s.replay_retained_locked();
-    }
-  }
+void journal::impl::save_server_identity(const std::string& identity) const {
   // Saved so that a failover while this process was down is noticed at the next start.
-  const std::string tmp = s.opt.dir + "/" + server_file + ".tmp";
+  const std::string tmp = opt.dir + "/" + server_file + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int err = fd < 0 ? errno : write_all(fd, identity.data(), identity.size(), 0);
   if (fd >= 0 && err == 0 && ::fdatasync(fd) != 0) err = errno;
   if (fd >= 0) ::close(fd);
-  const std::string final_path = s.opt.dir + "/" + server_file;
+  const std::string final_path = opt.dir + "/" + server_file;
   if (err == 0 && ::rename(tmp.c_str(), final_path.c_str()) != 0) err = errno;
   if (err != 0) spdlog::warn("journal: cannot save the server identity in {}: {}", final_path, std::strerror(err));
+}
+
+void journal::server_identity(const std::string& identity) {
+  auto& s = *impl_;
+  if (identity.empty()) return;
+  std::lock_guard lk(s.m);
+  // While stopping nothing is replayed: the identity stays unsaved for the next start to notice.
+  if (identity == s.server || s.stopped) return;
+  const std::string before = s.server;
+  s.server = identity;
+  if (!before.empty()) {
+    spdlog::warn("journal: the database is another server or timeline than before ({} -> {})", before, identity);
+    s.replay_retained_locked();
+  }
+  // The drainer saves it, after the checkpoint (moved back by a replay) that it depends on.
+  s.server_to_save = identity;
+  s.checkpoint_saved_at = {};
+  s.drain_cv.notify_all();
 }
 
 }  // namespace caliper_sessiond::journal

@@ -117,3 +117,23 @@ TEST(journal_retention, retained_segments_are_deleted_after_the_window) {
   EXPECT_TRUE(eventually([&] { return jr.stats().retained_bytes.load() == 0; }, 5s));
   EXPECT_LE(jr.stats().segments.load(), 2u);
 }
+
+TEST(journal_retention, a_replay_cut_short_by_a_stop_goes_on_at_the_next_start) {
+  temp_dir d;
+  {
+    fake_sink down;
+    j::journal jr(options_for(d, 600s), down);
+    jr.server_identity("7001/1");
+    submit_committed(jr, 3, "a");
+    down.set_mode(fake_sink::mode::hold);
+    jr.server_identity("7001/2");
+    ASSERT_TRUE(down.wait_for([](const fake_sink& s) { return s.held() == 3; }));
+    jr.stop(0ms, [&](std::chrono::milliseconds) { down.release(store::outcome::unavailable); });
+  }
+  // The new server is remembered, and so is the checkpoint the replay moved back.
+  fake_sink down;
+  j::journal jr(options_for(d, 600s), down);
+  jr.server_identity("7001/2");
+  ASSERT_TRUE(down.wait_for([](const fake_sink& s) { return s.ids().size() == 6; })) << down.ids().size();
+  EXPECT_EQ(jr.stats().failover_replays.load(), 0u);
+}
