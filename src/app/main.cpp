@@ -15,6 +15,7 @@
 #include "caliper_sessiond/journal/journal.hpp"
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/batch_writer.hpp"
+#include "server_watch.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
 #include "log_sink.hpp"
 #include "maintenance_loop.hpp"
@@ -95,6 +96,10 @@ void register_writer_metrics(cs::metrics::registry& m, const cs::store::batch_wr
           [&s] { return static_cast<double>(s.queued_events.load()); });
   m.gauge("caliper_db_connected", "1 while the writer has a database connection.",
           [&s] { return s.connected.load() ? 1.0 : 0.0; });
+  m.counter_fn("caliper_db_server_changes_total", "Writer connections that found another database server or timeline (a failover).",
+               "", [&s] { return static_cast<double>(s.server_changes.load()); });
+  m.counter_fn("caliper_db_standby_refusals_total", "Writer connections dropped because the server was a standby in recovery.",
+               "", [&s] { return static_cast<double>(s.standby_refusals.load()); });
 }
 
 void register_maintenance_metrics(cs::metrics::registry& m, const cs::app::maintenance_stats& s) {
@@ -114,6 +119,7 @@ cs::journal::journal_options journal_options(const cs::config::config& cfg) {
   o.max_bytes = cfg.journal.max_bytes;
   o.segment_bytes = cfg.journal.segment_bytes;
   o.drain_inflight_events = cfg.journal.drain_inflight_events;
+  o.retain = std::chrono::seconds(cfg.journal.retain_seconds);  // issue 14
   return o;
 }
 
@@ -152,6 +158,17 @@ void register_journal_metrics(cs::metrics::registry& m, const cs::journal::journ
                as_double(s.corrupt_records));
   m.counter_fn("caliper_journal_refused_total", "Requests refused by the journal (bound, write failure, stopping).", "",
                as_double(s.refused));
+  // Issue 14: retention and failover replay.
+  m.gauge("caliper_journal_retained_bytes", "Committed journal bytes kept for a failover replay (journal.retain_seconds).",
+          as_double(s.retained_bytes));
+  m.counter_fn("caliper_journal_retained_dropped_bytes_total",
+               "Retained bytes deleted before journal.retain_seconds to make room under journal.max_bytes.", "",
+               as_double(s.retained_dropped_bytes));
+  m.counter_fn("caliper_journal_failover_replays_total",
+               "Times the writer found another database server or timeline and the retained records were sent again.",
+               "", as_double(s.failover_replays));
+  m.counter_fn("caliper_journal_records_replayed_total", "Committed journal records sent again by failover replays.", "",
+               as_double(s.records_replayed));
 }
 
 int run_serve(const cs::config::config& cfg, const std::string& config_path) {
@@ -174,6 +191,8 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
     batch_rows.observe(static_cast<double>(rows));
     flush_seconds.observe(std::chrono::duration<double>(elapsed).count());
   };
+  cs::app::server_watch server_watch;  // issue 14: the writer's server identity, for the journal
+  options.on_server = [&server_watch](const std::string& identity) { server_watch.seen(identity); };
   cs::store::batch_writer writer(std::move(options));
   register_writer_metrics(metrics, writer);
   writer.start();
@@ -189,6 +208,8 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
     }
     register_journal_metrics(metrics, *journal);
   }
+  server_watch.attach(journal.get());
+  const cs::app::server_watch::attachment server_watch_detach(server_watch);
   cs::store::event_sink& sink = journal ? static_cast<cs::store::event_sink&>(*journal) : writer;
   const auto stop_store = [&writer, &journal](std::chrono::milliseconds drain) {
     if (journal)

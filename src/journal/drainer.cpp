@@ -170,17 +170,16 @@ void journal::impl::on_done(std::uint64_t gen, std::uint64_t id, store::outcome 
 void journal::impl::housekeeping(std::unique_lock<std::mutex>& lk, bool force) {
   update_replay_locked();
   const auto cp = checkpoint_locked();
-  // Segments wholly before the checkpoint are committed: delete them (or set them aside).
+  // Segments wholly before the checkpoint are committed: delete them (or set them aside) once
+  // past the retention window.
   std::vector<std::pair<std::uint64_t, segment>> done;
-  while (!segments.empty() && segments.begin()->first < cp.segment) {
-    done.emplace_back(*segments.begin());
-    stats.bytes -= segments.begin()->second.durable_end;
-    segments.erase(segments.begin());
-  }
+  drop_retained_locked(done, cp);
   stats.segments = segments.size();
   const auto now = clock::now();
   const bool save = cp != saved_checkpoint && (force || now - checkpoint_saved_at >= opt.checkpoint_interval);
-  if (done.empty() && !save) return;
+  std::string server_file;
+  server_file.swap(server_to_save);
+  if (done.empty() && !save && server_file.empty()) return;
   if (save) {
     saved_checkpoint = cp;
     checkpoint_saved_at = now;
@@ -206,6 +205,8 @@ void journal::impl::housekeeping(std::unique_lock<std::mutex>& lk, bool force) {
     if (const int err = write_checkpoint(opt.dir, cp))
       spdlog::warn("journal: cannot save the checkpoint: {}", std::strerror(err));
   }
+  // After the checkpoint a failover replay moved back: a crash now replays that window again.
+  if (!server_file.empty()) save_server_identity(server_file);
   lk.lock();
 }
 
@@ -277,13 +278,16 @@ bool journal::impl::drain_one(std::unique_lock<std::mutex>& lk) {
     return true;
   }
   ++stats.records_read_from_disk;
+  if (skip_replayed_locked(start, {start.segment, r.next}, batch->received_at_us)) return true;
   return hand_over(lk, start, {start.segment, r.next}, std::move(*batch));
 }
 
 /// Hands the record at read_pos (== start) to the writer; takes it back when the writer refuses.
 bool journal::impl::hand_over(std::unique_lock<std::mutex>& lk, position start, position next, store::ingest_batch batch) {
   const std::size_t weight = std::max<std::size_t>(1, batch.events.size() + batch.rejects.size());
-  const auto received = batch.received_at_us;
+  // A failover replay sends committed records again: they are not backlog (see the age metric).
+  const bool replayed = start < replay_until;
+  const auto received = replayed ? 0 : batch.received_at_us;
   const auto gen = generation;
   const auto id = ticket_base + tickets.size();
   tickets.push_back({start, weight, received, false});
@@ -297,6 +301,7 @@ bool journal::impl::hand_over(std::unique_lock<std::mutex>& lk, position start, 
   });
   lk.lock();
   if (taken) {
+    if (replayed) ++stats.records_replayed;
     retry_delay = std::chrono::milliseconds{0};
     held_received_at_us = 0;
     return true;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -48,18 +49,17 @@ void journal::impl::open() {
     throw std::runtime_error("journal: " + opt.dir + " is in use by another process");
 
   const auto checkpoint = read_checkpoint(opt.dir);
+  load_server_identity();
   auto numbers = list_segments(opt.dir);
-  bool removed = false;
   for (auto n : numbers) {
     const std::string path = opt.dir + "/" + segment_file_name(n);
-    // Wholly before the checkpoint: committed, its deletion was interrupted.
-    if (checkpoint && n < checkpoint->segment) {
-      std::filesystem::remove(path, ec);
-      removed = true;
-      continue;
-    }
-    segments[n] = segment{path, std::filesystem::file_size(path, ec), true, false};
-    if (ec) throw std::runtime_error("journal: cannot stat " + path + ": " + ec.message());
+    // Segments wholly before the checkpoint are committed: kept for the retention window
+    // (housekeeping deletes them when it has passed, at once with retain = 0).
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+      throw std::runtime_error("journal: cannot stat " + path + ": " + std::strerror(errno));
+    segments[n] = segment{path, static_cast<std::uint64_t>(st.st_size), true, false,
+                          std::int64_t{st.st_mtim.tv_sec} * 1'000'000 + st.st_mtim.tv_nsec / 1000};
   }
   if (!segments.empty()) {
     auto& [last_n, last] = *segments.rbegin();
@@ -76,9 +76,16 @@ void journal::impl::open() {
     replay_last_segment = last_n;
   }
   read_pos = segments.empty() ? position{} : position{segments.begin()->first, 0};
-  if (checkpoint && segments.contains(checkpoint->segment) &&
-      checkpoint->offset <= segments[checkpoint->segment].durable_end)
-    read_pos = *checkpoint;
+  if (checkpoint) {
+    // From the checkpoint; from the start of the next segment when its own is gone or shorter.
+    const auto it = segments.lower_bound(checkpoint->segment);
+    if (it == segments.end())
+      read_pos = position{checkpoint->segment, 0};
+    else if (it->first == checkpoint->segment && checkpoint->offset <= it->second.durable_end)
+      read_pos = *checkpoint;
+    else
+      read_pos = position{it->first, 0};
+  }
   saved_checkpoint = read_pos;
   std::uint64_t bytes = 0, backlog = 0;
   for (const auto& [n, s] : segments) {
@@ -86,6 +93,9 @@ void journal::impl::open() {
     if (n >= read_pos.segment) backlog += s.durable_end - (n == read_pos.segment ? read_pos.offset : 0);
   }
   stats.bytes = bytes;
+  for (auto it = segments.begin(); it != segments.end() && it->first < read_pos.segment; ++it)
+    retained_bytes += it->second.durable_end;
+  stats.retained_bytes = retained_bytes;
   stats.replay_total_bytes = backlog;
   stats.replay_remaining_bytes = backlog;
   if (backlog > 0)
@@ -98,7 +108,6 @@ void journal::impl::open() {
   if (!segments.contains(read_pos.segment)) read_pos = position{active, 0};
   // A full disk must not keep the server from starting: the first write tries again (503 until then).
   if (const int err = rotate()) spdlog::error("journal: cannot create a segment in {}: {}", opt.dir, std::strerror(err));
-  if (removed) fsync_dir(opt.dir);
   if (!checkpoint || !(*checkpoint == read_pos)) {
     if (const int err = write_checkpoint(opt.dir, read_pos))
       spdlog::warn("journal: cannot write the checkpoint in {}: {}", opt.dir, std::strerror(err));
@@ -195,7 +204,9 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     stats.records_appended += done.size();
     std::lock_guard lk(m);
     last_write_failed = false;
-    segments.at(active).durable_end = offset + bytes.size();
+    auto& seg = segments.at(active);
+    seg.durable_end = offset + bytes.size();
+    seg.newest_us = wall_now_us();  // retention counts from a segment's newest record
     // Only now, after the fsync, may the drainer hand these batches to the writer.
     cache_locked(active, offset, batches);
     drain_cv.notify_all();
@@ -240,7 +251,8 @@ bool journal::submit(store::ingest_batch batch, store::completion done) {
   {
     std::lock_guard lk(s.m);
     s.last_record_bytes = rec.size();
-    if (!s.accepting || clock::now() < s.failed_until || s.stats.bytes + rec.size() > s.opt.max_bytes) {
+    // Retained (committed) segments do not count: the drainer drops them when the room is needed.
+    if (!s.accepting || clock::now() < s.failed_until || s.stats.bytes - s.retained_bytes + rec.size() > s.opt.max_bytes) {
       ++s.stats.refused;
       return false;
     }
@@ -259,7 +271,7 @@ bool journal::ready() const noexcept {
   std::lock_guard lk(s.m);
   // At the bound: when a request like the last one would not fit.
   // After a failed write, not ready until one succeeds (submits are tried again after the backoff).
-  return s.accepting && !s.last_write_failed && s.stats.bytes + s.last_record_bytes <= s.opt.max_bytes;
+  return s.accepting && !s.last_write_failed && s.stats.bytes - s.retained_bytes + s.last_record_bytes <= s.opt.max_bytes;
 }
 
 bool journal::drained() const {

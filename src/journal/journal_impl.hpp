@@ -25,6 +25,7 @@ struct segment {
   std::uint64_t durable_end = 0;  ///< bytes fsync'd, whole records only
   bool sealed = false;            ///< nothing more is appended (a later segment exists or will)
   bool corrupt = false;           ///< set aside instead of deleted once drained
+  std::int64_t newest_us = 0;     ///< wall clock of its last append (file mtime after a restart)
 };
 
 /// A request waiting for the fsync that covers it.
@@ -107,6 +108,12 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   clock::time_point checkpoint_saved_at{};
   std::uint64_t replay_last_segment = 0;  ///< the last segment found at start (0: none)
   clock::time_point replay_logged_at{};
+  // Retention and failover replay (retention.cpp), guarded by m.
+  std::uint64_t retained_bytes = 0;  ///< committed segments kept; submit does not count them
+  position replay_until;             ///< records before it were committed before the last failover
+  std::int64_t replay_cutoff_us = 0; ///< retained records received before this are not sent again
+  std::string server;                ///< the last server identity seen ("" unknown)
+  std::string server_to_save;        ///< written by housekeeping, after the checkpoint it needs
 
   std::thread flusher;
   std::thread drainer;
@@ -128,6 +135,15 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   void housekeeping(std::unique_lock<std::mutex>& lk, bool force);
   void update_oldest_locked();
   void update_replay_locked();
+  // retention.cpp
+  void load_server_identity();
+  void save_server_identity(const std::string& identity) const;
+  void drop_retained_locked(std::vector<std::pair<std::uint64_t, segment>>& done, position cp);
+  void replay_retained_locked();
+  bool skip_replayed_locked(position start, position next, std::int64_t received_at_us);
 };
+
+/// Microseconds since the epoch, now (the journal's records carry the same clock).
+std::int64_t wall_now_us();
 
 }  // namespace caliper_sessiond::journal

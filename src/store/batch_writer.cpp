@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -40,6 +41,35 @@ void fail_items(std::vector<queued_item>& items) {
   items.clear();
 }
 
+/// The server's identity: the system identifier (the same on a primary and its standbys) and the
+/// current timeline (a promotion starts a new one at once, unlike pg_control_checkpoint's, which
+/// waits for the next checkpoint). Every function here is executable by any role in PostgreSQL 15.
+constexpr const char* identity_sql =
+    "SELECT system_identifier::text, pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN '' "
+    "ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END FROM pg_control_system()";
+
+/// The identity ("" when unreadable), or an error when the server is a standby: a read-only
+/// connection (no target_session_attrs=read-write) must not be used for writing.
+std::optional<pg::error> read_identity(const pg::connection& conn, std::string& identity) {
+  identity.clear();
+  const pg::result r = conn.exec(identity_sql);
+  if (auto err = conn.check(r, PGRES_TUPLES_OK)) {
+    if (err->action == pg::error_action::reconnect) return err;
+    spdlog::warn("store: cannot read the server identity ({} {}): a failover will not be noticed", err->sqlstate,
+                 err->message);
+    return std::nullopt;
+  }
+  if (r.rows() != 1) return std::nullopt;
+  if (r.value(0, 1) == "t")
+    return pg::error{pg::error_action::reconnect, "25006",
+                     "the server is a standby in recovery (add target_session_attrs=read-write to database.url)"};
+  const std::string_view tli = r.value(0, 2);
+  std::uint64_t timeline = 0;
+  std::from_chars(tli.data(), tli.data() + tli.size(), timeline, 16);
+  identity = std::string(r.value(0, 0)) + "/" + std::to_string(timeline);
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct batch_writer::impl {
@@ -63,12 +93,14 @@ struct batch_writer::impl {
   std::atomic<bool> accepting{false};  ///< started and not stopping, for ready()
   std::vector<std::thread> threads;
   std::string display_url;
+  std::string server;  ///< guarded by m: the last identity any writer saw
 
   void run(std::size_t index);
   bool connect(pg::connection& conn, std::size_t index, int& connect_failures);
   std::optional<std::vector<queued_item>> next_batch(const pg::connection& conn);
   bool wait_backoff(std::chrono::milliseconds delay, std::optional<flush_job>& job);
   void set_connected(bool& mine, bool up);
+  void note_server(std::size_t index, const std::string& identity);
   void publish_queue_size() { stats.queued_events = queue.rows(); }
   std::vector<queued_item> take_expired_locked(clock::time_point now);
 };
@@ -78,13 +110,16 @@ bool batch_writer::impl::connect(pg::connection& conn, std::size_t index, int& c
   std::optional<pg::error> err;
   if (!conn.ok())
     err = pg::error{pg::error_action::reconnect, "", std::string(conn.error_message())};
-  else
-    err = write == write_with_copy ? prepare_copy_statement(conn) : prepare_array_statement(conn);
+  std::string identity;
+  if (!err) err = read_identity(conn, identity);
+  if (!err) err = write == write_with_copy ? prepare_copy_statement(conn) : prepare_array_statement(conn);
   if (!err) {
-    spdlog::info("store: writer {} connected to {}", index, display_url);
+    spdlog::info("store: writer {} connected to {} (server {})", index, display_url, identity.empty() ? "?" : identity);
     connect_failures = 0;
+    note_server(index, identity);
     return true;
   }
+  if (err->sqlstate == "25006") ++stats.standby_refusals;
   ++stats.db_errors;
   // The first failure of a streak is a warning; the retries every backoff are debug noise.
   spdlog::log(++connect_failures == 1 ? spdlog::level::warn : spdlog::level::debug,
@@ -92,6 +127,22 @@ bool batch_writer::impl::connect(pg::connection& conn, std::size_t index, int& c
               err->sqlstate.empty() ? "" : err->sqlstate + " ", one_line(err->message));
   conn = pg::connection{};
   return false;
+}
+
+void batch_writer::impl::note_server(std::size_t index, const std::string& identity) {
+  if (identity.empty()) return;
+  {
+    std::lock_guard lk(m);
+    if (!server.empty() && server != identity) {
+      ++stats.server_changes;
+      spdlog::warn("store: writer {} found another database server or timeline ({} -> {}): a failover; commits "
+                   "not replicated before it are lost unless the journal replays them",
+                   index, server, identity);
+    }
+    server = identity;
+  }
+  // Before this writer takes a batch: the journal's replay must not trail new records by much.
+  if (opt.on_server) opt.on_server(identity);
 }
 
 void batch_writer::impl::set_connected(bool& mine, bool up) {

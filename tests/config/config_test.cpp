@@ -160,6 +160,19 @@ TEST(config, journal_settings_from_environment) {
   EXPECT_EQ(r.cfg.database.drain_timeout, std::chrono::milliseconds(2500));
 }
 
+TEST(config, journal_retain_seconds_defaults_to_600_and_is_bounded) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.journal.retain_seconds, 600u);
+  auto off = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_RETAIN_SECONDS", "0"}}));
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off.cfg.journal.retain_seconds, 0u);
+  auto bad = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_RETAIN_SECONDS", "-5"}}));
+  EXPECT_TRUE(has_problem(bad, "journal.retain_seconds"));
+  auto huge = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_RETAIN_SECONDS", "999999999"}}));
+  EXPECT_TRUE(has_problem(huge, "journal.retain_seconds"));
+}
+
 TEST(config, unknown_durability_is_a_problem) {
   auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_DURABILITY", "memory"}}));
   EXPECT_TRUE(has_problem(r, "journal.durability"));

@@ -15,15 +15,19 @@
 
 namespace caliper_sessiond::testing {
 
-load_run::load_run(const server_process& server, const options& o, const std::string& name) {
-  const std::string base = server.dir() + "/" + name;
+load_run::load_run(const server_process& server, const options& o, const std::string& name)
+    : load_run("https://127.0.0.1:" + std::to_string(server.port()) + "/caliper", server.key(), server.cert(), o,
+               server.dir() + "/" + name) {}
+
+load_run::load_run(const std::string& url, const std::string& key, const std::string& cacert, const options& o,
+                   const std::string& base) {
   out_ = base + ".out";
   err_ = base + ".err";
   ids_ = base + ".ids";
   std::vector<std::string> args{CALIPER_LOADGEN,
-                                "--url", "https://127.0.0.1:" + std::to_string(server.port()) + "/caliper",
-                                "--key", server.key(),
-                                "--cacert", server.cert(),
+                                "--url", url,
+                                "--key", key,
+                                "--cacert", cacert,
                                 "--connections", std::to_string(o.connections),
                                 "--events", std::to_string(o.events),
                                 "--seconds", std::to_string(o.seconds),

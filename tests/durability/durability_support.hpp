@@ -26,6 +26,9 @@ public:
     bool reconnect = true;
   };
   load_run(const server_process& server, const options& o, const std::string& name = "load");
+  /// Against any URL (e.g. a proxy); its files go to `base` + .out/.err/.ids.
+  load_run(const std::string& url, const std::string& key, const std::string& cacert, const options& o,
+           const std::string& base);
   ~load_run();  ///< kills it if still running
   load_run(const load_run&) = delete;
   load_run& operator=(const load_run&) = delete;

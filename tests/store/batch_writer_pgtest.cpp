@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -279,6 +280,32 @@ TEST_F(batch_writer_pgtest, submit_refuses_while_no_connection_is_up) {
   EXPECT_FALSE(w.stats().connected.load());
   EXPECT_FALSE(w.ready());
   EXPECT_FALSE(w.submit(make_batch(950, 1), [](outcome, const commit_report&) {}));
+}
+
+}  // namespace
+}  // namespace caliper_sessiond::store
+
+namespace caliper_sessiond::store {
+namespace {
+
+// Issue 14: each connection reports the server's identity (system identifier / timeline) before
+// writing, so that the journal can notice a failover.
+TEST_F(batch_writer_pgtest, each_connection_reports_the_server_identity) {
+  auto o = testing::test_options(url_);
+  o.connections = 2;
+  std::mutex m;
+  std::vector<std::string> seen;
+  o.on_server = [&](const std::string& identity) {
+    std::lock_guard lk(m);
+    seen.push_back(identity);
+  };
+  auto w = start(std::move(o));
+  ASSERT_TRUE(wait_until([&] { std::lock_guard lk(m); return seen.size() == 2; }, 10s));
+  const auto sysid = pg_test_env::scalar(url_, "SELECT system_identifier FROM pg_control_system()");
+  std::lock_guard lk(m);
+  EXPECT_EQ(seen[0], sysid + "/1");
+  EXPECT_EQ(seen[1], sysid + "/1");
+  EXPECT_EQ(w->stats().server_changes.load(), 0u);
 }
 
 }  // namespace

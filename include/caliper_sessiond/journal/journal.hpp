@@ -26,6 +26,10 @@ struct journal_options {
   /// Memory for durable batches not yet handed to the writer (estimated: record bytes plus the
   /// structs); past it the drainer reads them back from the segments.
   std::uint64_t memory_bytes = 64ull << 20;
+  /// Committed segments are kept until their newest record is this old (0: deleted at once),
+  /// for server_identity() to replay after a failover. Within max_bytes: retained segments are
+  /// dropped first when the room is needed; they never make submit refuse.
+  std::chrono::seconds retain{0};
 };
 
 /// Live counters, read by /metrics.
@@ -45,6 +49,10 @@ struct journal_stats {
   std::atomic<std::int64_t> oldest_uncommitted_us{0};  ///< received_at of the oldest record not committed; 0 none
   std::atomic<std::uint64_t> replay_total_bytes{0};    ///< bytes found after the checkpoint at start
   std::atomic<std::uint64_t> replay_remaining_bytes{0};
+  std::atomic<std::uint64_t> retained_bytes{0};         ///< committed segments kept for a failover replay
+  std::atomic<std::uint64_t> retained_dropped_bytes{0}; ///< retained bytes deleted early to make room
+  std::atomic<std::uint64_t> failover_replays{0};       ///< times the retained window was sent again
+  std::atomic<std::uint64_t> records_replayed{0};       ///< committed records sent again by those replays
 };
 
 class journal final : public store::event_sink {
@@ -70,6 +78,12 @@ public:
 
   /// False at the size bound, after a recent write failure and while stopping.
   bool ready() const noexcept override;
+
+  /// Tells the journal which database server the writer is connected to (an opaque identity:
+  /// system identifier and timeline). When it differs from the last one seen (kept in the
+  /// directory across restarts), every retained record still within `retain` is sent again:
+  /// a promoted asynchronous standby may lack the old primary's last commits. Thread-safe.
+  void server_identity(const std::string& identity);
 
   /// True when every record appended so far is committed downstream.
   bool drained() const;

@@ -28,6 +28,10 @@ struct writer_options {
   std::chrono::milliseconds reconnect_max{5'000};
   /// Called on a writer thread after each committed flush: its rows and how long it took.
   std::function<void(std::size_t rows, std::chrono::nanoseconds elapsed)> on_flush;     ///< up to this, each wait jittered to [d/2, d]
+  /// Called on a writer thread after each (re)connection, before it writes: the server's
+  /// identity ("<system identifier>/<timeline>", "" when it cannot be read). A new value after
+  /// another means a failover or another server (the journal replays its retained window).
+  std::function<void(const std::string& identity)> on_server;
 };
 
 /// Live counters, read by /metrics and /readyz.
@@ -40,6 +44,8 @@ struct writer_stats {
   std::atomic<std::uint64_t> db_errors{0};
   std::atomic<std::uint64_t> queued_events{0};
   std::atomic<bool> connected{false};
+  std::atomic<std::uint64_t> server_changes{0};  ///< connections that found another server or timeline
+  std::atomic<std::uint64_t> standby_refusals{0}; ///< connections dropped: the server was in recovery
 };
 
 class batch_writer final : public event_sink {
