@@ -122,7 +122,7 @@ bool import_file(const std::string& path, const config::config& cfg, importer& i
       fatal = true;
       return true;
     }
-    if ((records & 0xff) == 0) progress.update(in.position(), imp.events_read() - events_before);
+    progress.update(in.position(), imp.events_read() - events_before);  // prints only when it is time
   }
   progress.clear();
   return true;

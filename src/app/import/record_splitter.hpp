@@ -42,6 +42,8 @@ public:
   result next(std::string& out);
 
   record_layout layout() const noexcept { return layout_; }
+  /// Bytes held now (bounded by the record limit plus one fed chunk).
+  std::size_t buffered() const noexcept { return buf_.size(); }
   /// Why next() returned error, with the byte offset.
   const std::string& error() const noexcept { return error_; }
 
