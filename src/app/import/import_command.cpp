@@ -148,7 +148,7 @@ int run_import(const config::config& cfg, store::writer_options writer_opts, con
   store::batch_writer writer(std::move(writer_opts));
   writer.start();
   if (!wait_until_ready(writer, cfg.database.commit_timeout)) {
-    fmt::print(stderr, "import: cannot connect to the database within database.commit_timeout\n");
+    fmt::print(stderr, "import: the database cannot be used within database.commit_timeout_ms (unreachable, or not migrated?)\n");
     return exit_database;
   }
   progress_meter progress(stderr, ::isatty(STDERR_FILENO) == 1, a->progress_interval);

@@ -2,8 +2,9 @@
 /// `caliper-sessiond import [--source NAME] [--progress-interval SECONDS] FILE...`: backfills
 /// SessionEvents from archives through the same parser and writer as `serve` (README
 /// "Operators' tools"). Exit statuses: 0 every file imported; 1 a file could not be read or
-/// split as a whole (the others were imported); 2 usage; 3 the database did not take the
-/// events (the import stops; run it again, it is idempotent).
+/// split as a whole (the others were imported); 2 usage; 3 the events could not be stored
+/// (database unreachable or not migrated, a batch not committed in time, no event id
+/// derivable): the import stops; run it again, it is idempotent.
 
 #include <string>
 #include <vector>
