@@ -2,6 +2,7 @@
 // oversized and truncated records.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,11 @@ struct split_outcome {
   bool error = false;
   std::string message;
   record_layout layout = record_layout::unknown;
+  std::size_t max_buffered = 0;
+
+  bool same_split(const split_outcome& o) const {
+    return records == o.records && oversized == o.oversized && error == o.error && layout == o.layout;
+  }
 };
 
 /// Splits `text` fed in chunks of `chunk` bytes.
@@ -29,6 +35,7 @@ split_outcome split(std::string_view text, std::size_t chunk = 1 << 20, std::siz
   for (;;) {
     const auto r = s.next(rec);
     if (r == record_splitter::result::need_more) {
+      o.max_buffered = std::max(o.max_buffered, s.buffered());
       if (at < text.size()) {
         s.feed(text.substr(at, chunk));
         at += chunk;
@@ -183,4 +190,24 @@ TEST(record_splitter, memory_stays_bounded_while_dropping_a_huge_record) {
   EXPECT_EQ(s.next(rec), record_splitter::result::need_more);
   s.finish();
   EXPECT_EQ(s.next(rec), record_splitter::result::end);
+}
+
+TEST(record_splitter, random_input_splits_the_same_in_any_chunks_within_bounded_memory) {
+  // Fuzz-style: JSON-ish noise (brackets, quotes, escapes, newlines), fixed seed.
+  std::mt19937 rng(20261201);
+  const std::string alphabet = "{}[]\"\\,: \na1";
+  for (int n = 0; n < 3000; ++n) {
+    std::string text(rng() % 120, ' ');
+    for (char& c : text) c = alphabet[rng() % alphabet.size()];
+    if (n % 3 == 0) text.insert(0, "[");
+    if (n % 3 == 1) text.insert(0, "{");
+    const std::size_t max = 1 + rng() % 40;
+    const auto whole = split(text, 1 << 20, max);
+    for (const std::size_t chunk : {1, 2, 7}) {
+      const auto parts = split(text, chunk, max);
+      ASSERT_TRUE(parts.same_split(whole)) << "chunk " << chunk << " max " << max << " text: " << text;
+      ASSERT_LE(parts.max_buffered, max + 2 * chunk + 3) << text;
+    }
+    for (const auto& r : whole.records) ASSERT_LE(r.size(), max) << text;
+  }
 }

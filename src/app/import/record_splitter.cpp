@@ -166,6 +166,14 @@ record_splitter::result record_splitter::scan_record(std::string& out) {
       } else if (c == '{' || c == '[') {
         ++depth_;
       } else if ((c == '}' || c == ']') && --depth_ == 0) {
+        if (detecting_ && !saw_newline_ && oversized_) {
+          // An oversized first value on its line: JSON Lines; drop the rest of that line too.
+          detecting_ = false;
+          layout_ = record_layout::lines;
+          kind_ = kind::line;
+          ++scan_;
+          return scan_record(out);
+        }
         if (detecting_ && !saw_newline_) {
           // The first value ends on its line: JSON Lines. Read it again, as a line.
           detecting_ = false;
@@ -178,15 +186,7 @@ record_splitter::result record_splitter::scan_record(std::string& out) {
       }
     }
   }
-  if (!oversized_ && scan_ - rec_start_ > max_) {
-    oversized_ = true;
-    if (detecting_ && !saw_newline_) {
-      // A first line longer than the limit, still open: JSON Lines, drop to the end of the line.
-      detecting_ = false;
-      layout_ = record_layout::lines;
-      kind_ = kind::line;
-    }
-  }
+  if (scan_ - rec_start_ > max_) oversized_ = true;  // every byte scanned belongs to the record
   if (!finished_) return result::need_more;
   if (kind_ == kind::line || kind_ == kind::scalar) return emit(out, size, size);
   return fail("at byte " + std::to_string(offset(rec_start_)) + ": the input ends inside a record (truncated?)");
@@ -202,7 +202,7 @@ record_splitter::result record_splitter::emit(std::string& out, std::size_t end,
     while (last > rec_start_ && is_space(buf_[last - 1])) --last;
   pos_ = resume;
   state_ = layout_ == record_layout::array ? state::after_element : state::between_values;
-  const bool too_big = oversized_ || last - rec_start_ > max_;
+  const bool too_big = oversized_ || end - rec_start_ > max_;  // untrimmed, as the check while scanning
   oversized_ = false;
   if (too_big) return result::oversized;
   out.assign(buf_, rec_start_, last - rec_start_);
