@@ -168,6 +168,12 @@ TEST_F(import_e2e, progress_lines_go_to_stderr_when_it_is_not_a_terminal) {
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << "no bar redrawing outside a terminal";
 }
 
+TEST_F(import_e2e, help_prints_the_usage_and_exits_0) {
+  const auto r = run("--help");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("import [--source NAME]"), std::string::npos) << r.out;
+}
+
 TEST_F(import_e2e, usage_errors_exit_2) {
   EXPECT_EQ(run("").status, 2);
   EXPECT_EQ(run("--source " + std::string(129, 'x') + " " + fixture("mixed.jsonl")).status, 2);

@@ -140,6 +140,10 @@ bool wait_until_ready(const store::batch_writer& writer, std::chrono::millisecon
 }  // namespace
 
 int run_import(const config::config& cfg, store::writer_options writer_opts, const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(import_usage, stdout);
+    return 0;
+  }
   const auto a = parse_args(args);
   if (!a) {
     std::fputs(import_usage, stderr);
