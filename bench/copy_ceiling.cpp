@@ -5,9 +5,10 @@
 // RETURNING and no HTTP. One COPY per batch, one transaction per COPY (autocommit).
 //
 //   caliper-copy-ceiling --url DATABASE_URL [--connections 2] [--seconds 10] [--batch 1000]
-//                        [--events 10] [--table caliper.session_events]
+//                        [--events 10] [--rows N] [--table caliper.session_events]
 // Prints one JSON line shaped like caliper-loadgen's: requests are COPY statements (and their
-// latency), events are rows; --events is only echoed as events_per_envelope.
+// latency), events are rows; --events is only echoed as events_per_envelope. --rows N stops
+// after N rows (the COPY ceiling for bench/import.sh's N events) instead of after --seconds.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -34,6 +35,7 @@ struct options {
   int batch = 1000;
   int events = 10;
   std::string table = "caliper.session_events";  ///< --table: the raw ceiling uses a plain copy
+  long long rows = 0;  ///< stop after this many rows (0: run for `seconds`)
 };
 
 options parse_args(int argc, char** argv) {
@@ -46,6 +48,7 @@ options parse_args(int argc, char** argv) {
     else if (a == "--batch") o.batch = std::stoi(v);
     else if (a == "--events") o.events = std::stoi(v);
     else if (a == "--table") o.table = v;
+    else if (a == "--rows") o.rows = std::stoll(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       std::exit(2);
@@ -135,6 +138,7 @@ int main(int argc, char** argv) {
   std::vector<double> latencies;
   std::uint64_t rows = 0, ok = 0, failed = 0;
   std::atomic<bool> stop{false};
+  std::atomic<long long> rows_claimed{0};  // --rows: batches claim their rows before copying
   const auto start = clock_type::now();
   const auto end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
   std::vector<std::thread> threads;
@@ -144,10 +148,16 @@ int main(int argc, char** argv) {
       std::vector<double> lat;
       std::uint64_t my_rows = 0, my_ok = 0, my_failed = 0;
       std::string data;
-      while (!stop.load() && clock_type::now() < end) {
+      while (!stop.load() && (o.rows > 0 || clock_type::now() < end)) {
+        int batch = o.batch;
+        if (o.rows > 0) {
+          const long long first = rows_claimed.fetch_add(o.batch);
+          if (first >= o.rows) break;
+          batch = static_cast<int>(std::min<long long>(o.batch, o.rows - first));
+        }
         data.clear();
         const auto received_at = now_timestamptz();
-        for (int k = 0; k < o.batch; ++k) append_row(data, rng, received_at);
+        for (int k = 0; k < batch; ++k) append_row(data, rng, received_at);
         const auto t0 = clock_type::now();
         const auto error = copy_batch(conns[static_cast<std::size_t>(i)], sql, data);
         lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
@@ -158,7 +168,7 @@ int main(int argc, char** argv) {
           break;
         }
         ++my_ok;
-        my_rows += static_cast<std::uint64_t>(o.batch);
+        my_rows += static_cast<std::uint64_t>(batch);
       }
       std::lock_guard lock(mutex);
       latencies.insert(latencies.end(), lat.begin(), lat.end());

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "caliper_sessiond/config/config.hpp"
 #include "caliper_sessiond/http/server.hpp"
@@ -17,6 +18,7 @@
 #include "caliper_sessiond/store/batch_writer.hpp"
 #include "server_watch.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
+#include "import_command.hpp"
 #include "log_sink.hpp"
 #include "maintenance_loop.hpp"
 #include "systemd_notify.hpp"
@@ -31,6 +33,7 @@ constexpr const char* usage =
     "  serve         run the server (applies migrations first when database.migrate_on_start)\n"
     "  migrate       apply the database migrations and exit\n"
     "  check-config  print every configuration problem and exit non-zero if there is one\n"
+    "  import [--source NAME] FILE...  backfill archives (envelopes, arrays, JSON Lines, gzip; - for stdin)\n"
     "  version       print the version\n"
     "The default FILE is /etc/caliper-sessiond/caliper-sessiond.toml; CALIPER_<SECTION>_<KEY>\n"
     "environment variables override its settings.\n";
@@ -265,6 +268,7 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
 int main(int argc, char** argv) {
   std::string config_path = cs::config::default_path;
   std::string command;
+  std::vector<std::string> import_args;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--config" && i + 1 < argc) {
@@ -276,6 +280,10 @@ int main(int argc, char** argv) {
       return 0;
     } else if (command.empty() && !a.starts_with("-")) {
       command = a;
+      if (command == "import") {  // the rest is import's own options and files
+        import_args.assign(argv + i + 1, argv + argc);
+        break;
+      }
     } else {
       std::fprintf(stderr, "caliper-sessiond: unexpected argument %s\n%s", argv[i], usage);
       return 2;
@@ -285,7 +293,7 @@ int main(int argc, char** argv) {
     std::printf("caliper-sessiond %s\n", CALIPER_SESSIOND_VERSION);
     return 0;
   }
-  if (command != "serve" && command != "migrate" && command != "check-config") {
+  if (command != "serve" && command != "migrate" && command != "check-config" && command != "import") {
     std::fprintf(stderr, "%s", usage);
     return 2;
   }
@@ -297,7 +305,9 @@ int main(int argc, char** argv) {
   }
   if (!cfg) return 1;
   setup_logging(cfg->log);
-  const int status = command == "migrate" ? run_migrate(*cfg) : run_serve(*cfg, config_path);
+  const int status = command == "import"    ? cs::app::run_import(*cfg, writer_options(*cfg), import_args)
+                     : command == "migrate" ? run_migrate(*cfg)
+                                            : run_serve(*cfg, config_path);
   spdlog::shutdown();  // the log sink buffers: write out what is left
   return status;
 }

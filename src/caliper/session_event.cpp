@@ -1,5 +1,7 @@
 #include "caliper_sessiond/caliper/session_event.hpp"
 
+#include "caliper_sessiond/caliper/text.hpp"
+
 namespace caliper_sessiond::caliper {
 
 std::string_view to_string(session_action a) noexcept {
@@ -9,6 +11,14 @@ std::string_view to_string(session_action a) noexcept {
     case session_action::timed_out: return "TimedOut";
   }
   return "LoggedIn";
+}
+
+rejected_event rejected_request(int status, std::string_view title, std::string_view detail, std::string_view body,
+                                std::size_t max_raw_bytes) {
+  std::string reason = std::to_string(status);
+  reason.append(" ").append(title).append(": ").append(detail);
+  // A few bytes over the limit, so that sanitize_text can tell where a cut character ends.
+  return {std::move(reason), sanitize_text(body.substr(0, max_raw_bytes + 4), max_raw_bytes)};
 }
 
 }  // namespace caliper_sessiond::caliper

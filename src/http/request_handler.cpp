@@ -11,6 +11,7 @@
 
 #include "caliper_sessiond/caliper/parser.hpp"
 #include "caliper_sessiond/caliper/text.hpp"
+#include "caliper_sessiond/config/parse_limits.hpp"
 #include "caliper_sessiond/metrics/log_throttle.hpp"
 #include "request_id.hpp"
 
@@ -34,15 +35,7 @@ caliper::envelope_parser& thread_parser(const config::ingest_config& cfg) {
   thread_local std::optional<caliper::envelope_parser> parser;
   thread_local config::ingest_config made_for{};
   if (!parser || made_for != cfg) {  // every [ingest] setting, so a changed limit is picked up
-    caliper::parse_limits limits;
-    limits.max_events = cfg.max_events;
-    limits.max_depth = cfg.max_depth;
-    limits.max_raw_bytes = cfg.reject_raw_bytes;
-    limits.event_time_past_days = cfg.event_time_past_days;
-    limits.event_time_future_seconds = cfg.event_time_future_seconds;
-    limits.max_id_bytes = cfg.max_id_bytes;
-    limits.max_user_agent_bytes = cfg.max_user_agent_bytes;
-    parser.emplace(limits);
+    parser.emplace(config::parse_limits_of(cfg));
     made_for = cfg;
   }
   return *parser;
@@ -118,9 +111,7 @@ response request_handler::refuse(const std::string& source, int status, std::str
   store::ingest_batch record;
   record.source = source;
   record.received_at_us = now_us();
-  record.rejects.push_back(
-      {std::to_string(status) + " " + std::string(title) + ": " + detail,
-       caliper::sanitize_text(std::string_view(body).substr(0, st_.cfg.ingest.reject_raw_bytes + 4), st_.cfg.ingest.reject_raw_bytes)});
+  record.rejects.push_back(caliper::rejected_request(status, title, detail, body, st_.cfg.ingest.reject_raw_bytes));
   if (!st_.sink.submit(std::move(record), [](store::outcome, const store::commit_report&) {}))
     spdlog::warn("could not record a refused request from {}: the store is unavailable", source);
   return problem(status, title, std::move(detail), version);

@@ -41,6 +41,12 @@ struct rejected_event {
   std::string raw;  ///< the JSON as received, bounded by the caller's limit
 };
 
+/// The reject recorded for a whole request (or archive record) refused with `status`: the
+/// reason "<status> <title>: <detail>" and a bounded, storable copy of `body`. One definition
+/// for `serve` and `import`, so both record refusals alike.
+rejected_event rejected_request(int status, std::string_view title, std::string_view detail, std::string_view body,
+                                std::size_t max_raw_bytes);
+
 /// Why a whole envelope was refused: HTTP status 400 or 422 and a problem description; or 503
 /// when event ids cannot be derived now (the sender should retry; nothing of it is recorded).
 struct envelope_error {
