@@ -287,3 +287,26 @@ TEST(config, metrics_listen_must_be_host_and_port) {
   auto r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_METRICS_LISTEN", "9464"}}));
   EXPECT_TRUE(has_problem(r, "server.metrics_listen"));
 }
+
+// [privacy] (issue 15)
+TEST(config, privacy_defaults_to_full) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.privacy.ip_address, "full");
+  EXPECT_EQ(r.cfg.privacy.user_agent, "full");
+}
+
+TEST(config, privacy_modes_from_environment) {
+  auto r = cfg::load(fixture("minimal.toml"),
+                     env_of({{"CALIPER_PRIVACY_IP_ADDRESS", "truncate"}, {"CALIPER_PRIVACY_USER_AGENT", "drop"}}));
+  ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
+  EXPECT_EQ(r.cfg.privacy.ip_address, "truncate");
+  EXPECT_EQ(r.cfg.privacy.user_agent, "drop");
+}
+
+TEST(config, privacy_unknown_modes_are_problems) {
+  auto r = cfg::load(fixture("minimal.toml"),
+                     env_of({{"CALIPER_PRIVACY_IP_ADDRESS", "mask"}, {"CALIPER_PRIVACY_USER_AGENT", "truncate"}}));
+  EXPECT_TRUE(has_problem(r, "privacy.ip_address"));
+  EXPECT_TRUE(has_problem(r, "privacy.user_agent"));
+}

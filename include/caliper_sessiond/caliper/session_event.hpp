@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "caliper_sessiond/caliper/privacy.hpp"
+
 namespace caliper_sessiond::caliper {
 
 /// The three session actions we keep; stored as the enum `caliper.session_action`.
@@ -64,6 +66,8 @@ struct parse_limits {
   /// caliper.sessions' btree key (source, session_id) must stay under PostgreSQL's 2704 bytes.
   std::size_t max_id_bytes = 2048;
   std::size_t max_user_agent_bytes = 1024;  ///< bytes of the stored user_agent
+  /// [privacy]: applied to the rows and to the rejects' raw JSON, before anything is stored.
+  privacy_options privacy{};
 };
 
 /// Everything one envelope yields. When `error` is set, nothing else is meaningful.
