@@ -89,4 +89,17 @@ TEST_F(privacy_e2e, drop_stores_neither_address_nor_agent) {
   EXPECT_EQ(journal.find("Firefox"), std::string::npos);
 }
 
+TEST_F(privacy_e2e, refused_body_is_kept_scrubbed) {
+  start("truncate", "drop");
+  if (IsSkipped()) return;
+  const auto reply = server_->post_file(source_dir() + "/tests/fixtures/events/privacy-refused-body.json");
+  ASSERT_EQ(reply.status, 400) << reply.body;  // no sendTime: the whole body is a reject
+  ASSERT_TRUE(eventually([this] { return column("SELECT count(*) FROM caliper.rejected_events") == "2"; }));
+  const std::string raw = column("SELECT raw FROM caliper.rejected_events WHERE reason LIKE '400 %'");
+  EXPECT_NE(raw.find(R"("userAgent": null, "ipAddress": "203.0.113.0/24")"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("203.0.113.99"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("Opera"), std::string::npos) << raw;
+  EXPECT_EQ(journal_bytes().find("203.0.113.99"), std::string::npos);
+}
+
 }  // namespace
