@@ -76,6 +76,18 @@ TEST_F(reprocess_e2e, since_leaves_older_rejects_alone) {
   EXPECT_EQ(scalar("SELECT count(*) FROM caliper.rejected_events WHERE received_at < '2024-02-01'"), "2");
 }
 
+TEST_F(reprocess_e2e, event_the_database_refuses_stays_a_reject_and_the_rest_of_the_batch_goes_on) {
+  // Stands for a row the parser lets through and PostgreSQL refuses (SQLSTATE 23514).
+  exec("ALTER TABLE caliper.session_events ADD CONSTRAINT refuse_user_1 CHECK (user_id <> 'https://lms.example.edu/users/1')");
+  const auto [rc, out] = tool("reprocess-rejects");
+  ASSERT_EQ(rc, 0) << tool_log();
+  EXPECT_EQ(out, "1 reprocessed, 1 stored, 0 duplicates, 3 still rejected, 1 left as they were (not re-readable)\n");
+  EXPECT_EQ(scalar("SELECT reason LIKE 'database refused the event when reprocessed: %(SQLSTATE 23514)' "
+                   "FROM caliper.rejected_events WHERE raw LIKE '%000000000001%'"),
+            "t");
+  EXPECT_EQ(scalar("SELECT string_agg(event_id::text, ',') FROM caliper.session_events"), "7d000000-0000-4000-8000-000000000003");
+}
+
 TEST_F(reprocess_e2e, bad_since_is_a_usage_error) {
   EXPECT_EQ(tool("reprocess-rejects --since yesterday").first, 2);
   EXPECT_EQ(rejects(), "4");
