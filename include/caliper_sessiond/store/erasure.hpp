@@ -22,8 +22,8 @@ struct erasure_result {
 };
 
 /// In one transaction on `url`: finds the person `user` names (a user IRI, a `bb:user.id` or
-/// an external id: the IRIs of the events whose user_id, actor_id, user_lms_id or
-/// user_external_id equals it, and `user` itself), deletes their SessionEvents (every
+/// an external id: the IRIs of the events whose user_id, user_lms_id or user_external_id
+/// equals it, and `user` itself), deletes their SessionEvents (every
 /// partition), their sessions (by user, and those the deleted events belonged to) and the
 /// rejects whose raw JSON holds one of those ids as a JSON string, then records the counts and
 /// caliper.erasure_hash(user) in caliper.erasures (sql/007_erasures.sql). `dry_run`: the same
