@@ -1,6 +1,7 @@
 // caliper-sessiond reprocess-rejects: wiring of configuration, parser and store.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -15,6 +16,8 @@ namespace {
 
 /// A progress line on stderr every few seconds of a long run.
 constexpr std::chrono::seconds progress_every{5};
+/// A batch holds at most this much raw JSON in memory (rows x ingest.reject_raw_bytes).
+constexpr std::size_t batch_raw_budget = 64u << 20;
 
 std::string summary(const store::reprocess_counts& c) {
   std::string s = std::to_string(c.reprocessed) + " reprocessed, " + std::to_string(c.stored) + " stored, " +
@@ -37,7 +40,9 @@ int run_reprocess_rejects(const config::config& cfg, std::span<const std::string
   store::reprocess_options options;
   options.since_us = parsed->since_us;
   options.dry_run = parsed->dry_run;
-  options.batch_rows = cfg.database.batch_max_events;
+  options.batch_rows =
+      std::clamp<std::size_t>(batch_raw_budget / std::max<std::size_t>(cfg.ingest.reject_raw_bytes, 1), 1,
+                              cfg.database.batch_max_events);
   options.privacy = config::privacy_options(cfg.privacy);
   auto last = std::chrono::steady_clock::now();
   const auto progress = [&last](const store::reprocess_counts& c, std::uint64_t total) {

@@ -29,8 +29,9 @@ protected:
   }
 
   /// Runs `caliper-sessiond --config <file> <args>`; exit status and stdout (stderr to the log).
-  std::pair<int, std::string> tool(const std::string& args) const {
-    return run_command(std::string(CALIPER_BINARY) + " --config " + config_->config_path() + " " + args + " 2>>" +
+  /// `env`: variable assignments put before the command (CALIPER_<SECTION>_<KEY>=...).
+  std::pair<int, std::string> tool(const std::string& args, const std::string& env = {}) const {
+    return run_command(env + " " + std::string(CALIPER_BINARY) + " --config " + config_->config_path() + " " + args + " 2>>" +
                        config_->dir() + "/tool.log");
   }
 

@@ -36,6 +36,14 @@ TEST_F(reprocess_e2e, stores_what_now_parses_and_removes_it_from_the_rejects) {
   EXPECT_EQ(scalar("SELECT count(*) FROM caliper.rejected_events WHERE raw LIKE '%000000000001%' OR raw LIKE '%\"sendTime\"%'"), "0");
 }
 
+TEST_F(reprocess_e2e, one_reject_per_batch_gives_the_same_result) {
+  const auto [rc, out] = tool("reprocess-rejects", "CALIPER_DATABASE_BATCH_MAX_EVENTS=1");
+  ASSERT_EQ(rc, 0) << out << tool_log();
+  EXPECT_EQ(out, "2 reprocessed, 2 stored, 0 duplicates, 2 still rejected, 1 left as they were (not re-readable)\n");
+  EXPECT_EQ(scalar("SELECT count(*) FROM caliper.session_events"), "2");
+  EXPECT_EQ(scalar("SELECT count(*) FROM caliper.rejected_events"), "3");
+}
+
 TEST_F(reprocess_e2e, rejects_that_still_fail_keep_their_new_reason) {
   ASSERT_EQ(tool("reprocess-rejects").first, 0) << tool_log();
   EXPECT_EQ(scalar("SELECT reason FROM caliper.rejected_events WHERE raw LIKE '%000000000002%'"),
