@@ -21,6 +21,7 @@
 #include "import_command.hpp"
 #include "log_sink.hpp"
 #include "maintenance_loop.hpp"
+#include "operator_commands.hpp"
 #include "systemd_notify.hpp"
 
 namespace cs = caliper_sessiond;
@@ -35,6 +36,10 @@ constexpr const char* usage =
     "  check-config  print every configuration problem and exit non-zero if there is one\n"
     "  import [--source NAME] FILE...  backfill archives (envelopes, arrays, JSON Lines, gzip; - for stdin)\n"
     "  version       print the version\n"
+    "  reprocess-rejects [--since TIME] [--dry-run]\n"
+    "                re-parse the stored rejects; store those that now parse, update the others\n"
+    "  forget --user ID [--dry-run]\n"
+    "                erase one person's events, sessions and rejects (GDPR art. 17)\n"
     "The default FILE is /etc/caliper-sessiond/caliper-sessiond.toml; CALIPER_<SECTION>_<KEY>\n"
     "environment variables override its settings.\n";
 
@@ -268,7 +273,7 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
 int main(int argc, char** argv) {
   std::string config_path = cs::config::default_path;
   std::string command;
-  std::vector<std::string> import_args;
+  std::vector<std::string> command_args;  // what follows the command: its own options
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--config" && i + 1 < argc) {
@@ -281,9 +286,11 @@ int main(int argc, char** argv) {
     } else if (command.empty() && !a.starts_with("-")) {
       command = a;
       if (command == "import") {  // the rest is import's own options and files
-        import_args.assign(argv + i + 1, argv + argc);
+        command_args.assign(argv + i + 1, argv + argc);
         break;
       }
+    } else if (command == "reprocess-rejects" || command == "forget") {
+      command_args.emplace_back(a);
     } else {
       std::fprintf(stderr, "caliper-sessiond: unexpected argument %s\n%s", argv[i], usage);
       return 2;
@@ -293,7 +300,8 @@ int main(int argc, char** argv) {
     std::printf("caliper-sessiond %s\n", CALIPER_SESSIOND_VERSION);
     return 0;
   }
-  if (command != "serve" && command != "migrate" && command != "check-config" && command != "import") {
+  const bool operator_tool = command == "import" || command == "reprocess-rejects" || command == "forget";
+  if (command != "serve" && command != "migrate" && command != "check-config" && !operator_tool) {
     std::fprintf(stderr, "%s", usage);
     return 2;
   }
@@ -305,9 +313,11 @@ int main(int argc, char** argv) {
   }
   if (!cfg) return 1;
   setup_logging(cfg->log);
-  const int status = command == "import"    ? cs::app::run_import(*cfg, writer_options(*cfg), import_args)
-                     : command == "migrate" ? run_migrate(*cfg)
-                                            : run_serve(*cfg, config_path);
+  int status = 0;
+  if (command == "import") status = cs::app::run_import(*cfg, writer_options(*cfg), command_args);
+  else if (command == "reprocess-rejects") status = cs::app::run_reprocess_rejects(*cfg, command_args);
+  else if (command == "forget") status = cs::app::run_forget(*cfg, command_args);
+  else status = command == "migrate" ? run_migrate(*cfg) : run_serve(*cfg, config_path);
   spdlog::shutdown();  // the log sink buffers: write out what is left
   return status;
 }

@@ -143,17 +143,20 @@ std::string check_logged_in_out(const event_fields& f) {
   return {};
 }
 
-void fill_client(const event_fields& f, const entity_fields* s, session_event& row) {
+/// [privacy] applies here, before the length checks: a dropped user agent makes no reject.
+void fill_client(const event_fields& f, const entity_fields* s, const privacy_options& privacy, session_event& row) {
   const ref_fields empty;
   const ref_fields& c = s != nullptr ? s->client : empty;
   row.user_agent = optional_text({c.user_agent, f.federated_session.client.user_agent, f.session.client.user_agent,
                                   f.object.ext.bb_agent, f.ed_app.ext.bb_agent, f.federated_session.ext.bb_agent,
                                   f.session.ext.bb_agent, f.ext.canvas_user_agent});
+  if (privacy.user_agent == user_agent_privacy::drop) row.user_agent.reset();
   const std::string_view ip =
       first_of({c.ip_address, f.federated_session.client.ip_address, f.session.client.ip_address, f.object.ext.bb_ip,
                 f.ed_app.ext.bb_ip, f.federated_session.ext.bb_ip, f.session.ext.bb_ip, f.ext.canvas_client_ip});
-  row.ip_address = ip.empty() ? std::nullopt : normalize_ip(ip);
+  row.ip_address = ip.empty() ? std::nullopt : stored_ip(ip, privacy.ip_address);
 }
+
 
 std::string outside_window(std::string_view event_time, const event_checks& c) {
   return "eventTime " + quoted(event_time) + " is outside the accepted window [" + format_timestamp_us(c.earliest_us) +
@@ -229,7 +232,7 @@ std::string fill_row(const event_fields& f, const event_checks& checks, session_
   row.user_external_id = optional_text({user_ext.bb_external_id, user_ext.canvas_sis_id, f.ext.bb_external_id});
   row.session_id = session != nullptr ? optional_text({session->id}) : std::nullopt;
   row.session_name = session != nullptr ? optional_text({session->name}) : std::nullopt;
-  fill_client(f, session, row);
+  fill_client(f, session, checks.privacy, row);
   row.ed_app_id = optional_text({f.ed_app.id});
   return length_problem(row, checks);
 }
@@ -260,7 +263,8 @@ event_checks make_event_checks(const parse_limits& limits, std::int64_t now_us) 
                       .past_days = days,
                       .future_seconds = seconds,
                       .max_id_bytes = limits.max_id_bytes,
-                      .max_user_agent_bytes = limits.max_user_agent_bytes};
+                      .max_user_agent_bytes = limits.max_user_agent_bytes,
+                      .privacy = limits.privacy};
 }
 
 verdict build_session_event(const event_fields& f, std::string_view source, const event_checks& checks,

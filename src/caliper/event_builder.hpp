@@ -24,6 +24,7 @@ struct event_checks {
   std::int64_t future_seconds = 0;
   std::size_t max_id_bytes = 0;
   std::size_t max_user_agent_bytes = 0;
+  privacy_options privacy{};
 };
 
 /// The checks for an envelope received at `now_us` (negative window settings count as 0).

@@ -222,7 +222,11 @@ error_code envelope_parser::impl::parse_entry(od::value& entry, std::string_view
   if (const auto re = obj.reset().get(unused)) return re;
   std::string_view raw;
   if (const auto re = obj.raw_json().get(raw)) return re;
-  r.rejects.push_back(rejected_event{std::move(reason), sanitize_text(trim_right(raw), limits.max_raw_bytes)});
+  // Scrubbed before it is cut: the raw holds the same address and browser as the row would.
+  raw = trim_right(raw);
+  std::string kept = limits.privacy.scrubs() ? sanitize_text(scrub_raw(raw, limits.privacy), limits.max_raw_bytes)
+                                             : sanitize_text(raw, limits.max_raw_bytes);
+  r.rejects.push_back(rejected_event{std::move(reason), std::move(kept)});
   return SUCCESS;
 }
 

@@ -193,6 +193,9 @@ void read_settings(reader& r, config& c) {
   r.text("log", "format", c.log.format);
   r.boolean("log", "access", c.log.access);
   r.boolean("log", "mask_client_ip", c.log.mask_client_ip);
+
+  r.text("privacy", "ip_address", c.privacy.ip_address);
+  r.text("privacy", "user_agent", c.privacy.user_agent);
 }
 
 std::optional<std::string> read_secret_file(const std::string& path) {
@@ -361,6 +364,11 @@ void validate(config& c, std::vector<problem>& problems) {
     problems.push_back({"log.level", "must be one of trace, debug, info, warn, error, critical, off"});
   if (c.log.format != "plain" && c.log.format != "json")
     problems.push_back({"log.format", "must be plain or json"});
+  const auto& privacy = c.privacy;
+  if (privacy.ip_address != "full" && privacy.ip_address != "truncate" && privacy.ip_address != "drop")
+    problems.push_back({"privacy.ip_address", "must be full, truncate or drop, not \"" + privacy.ip_address + "\""});
+  if (privacy.user_agent != "full" && privacy.user_agent != "drop")
+    problems.push_back({"privacy.user_agent", "must be full or drop, not \"" + privacy.user_agent + "\""});
 
   if (c.api_keys.empty() && c.jwt_sources.empty())
     problems.push_back({"api_keys", "no API key: add [[api_keys]] or set CALIPER_API_KEYS (or add [[jwt_sources]])"});

@@ -9,7 +9,9 @@
 #include <memory>
 #include <utility>
 
+#include "caliper_sessiond/caliper/net.hpp"
 #include "caliper_sessiond/caliper/parser.hpp"
+#include "caliper_sessiond/caliper/privacy.hpp"
 #include "caliper_sessiond/caliper/text.hpp"
 #include "caliper_sessiond/config/parse_limits.hpp"
 #include "caliper_sessiond/metrics/log_throttle.hpp"
@@ -31,12 +33,15 @@ std::int64_t now_us() {
 metrics::log_throttle derive_failures;
 
 /// One parser per I/O thread: simdjson's buffers stay warm and no lock is needed.
-caliper::envelope_parser& thread_parser(const config::ingest_config& cfg) {
+caliper::envelope_parser& thread_parser(const config::config& cfg) {
   thread_local std::optional<caliper::envelope_parser> parser;
   thread_local config::ingest_config made_for{};
-  if (!parser || made_for != cfg) {  // every [ingest] setting, so a changed limit is picked up
-    parser.emplace(config::parse_limits_of(cfg));
-    made_for = cfg;
+  thread_local config::privacy_config made_for_privacy{};
+  // Every [ingest] and [privacy] setting, so a changed limit or mode is picked up at reload.
+  if (!parser || made_for != cfg.ingest || made_for_privacy != cfg.privacy) {
+    parser.emplace(config::parse_limits(cfg.ingest, cfg.privacy));
+    made_for = cfg.ingest;
+    made_for_privacy = cfg.privacy;
   }
   return *parser;
 }
@@ -111,7 +116,9 @@ response request_handler::refuse(const std::string& source, int status, std::str
   store::ingest_batch record;
   record.source = source;
   record.received_at_us = now_us();
-  record.rejects.push_back(caliper::rejected_request(status, title, detail, body, st_.cfg.ingest.reject_raw_bytes));
+  // [privacy] holds for the body's copy too: its addresses and browsers are scrubbed first.
+  record.rejects.push_back(caliper::rejected_request(status, title, detail, body, st_.cfg.ingest.reject_raw_bytes,
+                                                     config::privacy_options(st_.cfg.privacy)));
   if (!st_.sink.submit(std::move(record), [](store::outcome, const store::commit_report&) {}))
     spdlog::warn("could not record a refused request from {}: the store is unavailable", source);
   return problem(status, title, std::move(detail), version);
@@ -219,7 +226,7 @@ route_decision request_handler::route(const bhttp::request<bhttp::string_body>& 
 net::awaitable<response> request_handler::ingest(std::string& body, const std::string& source, unsigned version,
                                                 std::chrono::steady_clock::time_point started) {
   const std::int64_t received_at = now_us();  // also the centre of the eventTime window
-  auto result = thread_parser(st_.cfg.ingest).parse(body, source, received_at);
+  auto result = thread_parser(st_.cfg).parse(body, source, received_at);
   if (result.error && result.error->status == 503) {
     // Not the sender's fault (no event id could be derived): nothing to record, retry later.
     if (const auto n = derive_failures.occur())
@@ -261,15 +268,9 @@ std::string client_address(const boost::asio::ip::tcp::endpoint& peer, bool mask
   auto address = peer.address();
   if (address.is_v6() && address.to_v6().is_v4_mapped())
     address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-  if (!mask) return address.to_string();
-  if (address.is_v4()) {
-    auto bytes = address.to_v4().to_bytes();
-    bytes[3] = 0;
-    return boost::asio::ip::address_v4(bytes).to_string() + "/24";
-  }
-  auto bytes = address.to_v6().to_bytes();
-  for (std::size_t i = 6; i < bytes.size(); ++i) bytes[i] = 0;
-  return boost::asio::ip::address_v6(bytes).to_string() + "/48";
+  const std::string text = address.to_string();
+  if (!mask) return text;
+  return caliper::truncate_ip(text).value_or(text);
 }
 
 response request_handler::finish(response res, std::string_view route, const std::string& source,

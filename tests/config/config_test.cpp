@@ -373,3 +373,26 @@ TEST(config, jwt_source_unknown_setting_and_bad_accounts_are_problems) {
   EXPECT_TRUE(has_problem(load_with(base + "allowed_accounts = \"x\"\n"), "jwt_sources[0].allowed_accounts"));
   EXPECT_TRUE(has_problem(load_with(base + "allowed_accounts = [\"\"]\n"), "jwt_sources[0].allowed_accounts"));
 }
+
+// [privacy] (issue 15)
+TEST(config, privacy_defaults_to_full) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.privacy.ip_address, "full");
+  EXPECT_EQ(r.cfg.privacy.user_agent, "full");
+}
+
+TEST(config, privacy_modes_from_environment) {
+  auto r = cfg::load(fixture("minimal.toml"),
+                     env_of({{"CALIPER_PRIVACY_IP_ADDRESS", "truncate"}, {"CALIPER_PRIVACY_USER_AGENT", "drop"}}));
+  ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
+  EXPECT_EQ(r.cfg.privacy.ip_address, "truncate");
+  EXPECT_EQ(r.cfg.privacy.user_agent, "drop");
+}
+
+TEST(config, privacy_unknown_modes_are_problems) {
+  auto r = cfg::load(fixture("minimal.toml"),
+                     env_of({{"CALIPER_PRIVACY_IP_ADDRESS", "mask"}, {"CALIPER_PRIVACY_USER_AGENT", "truncate"}}));
+  EXPECT_TRUE(has_problem(r, "privacy.ip_address"));
+  EXPECT_TRUE(has_problem(r, "privacy.user_agent"));
+}

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "caliper_sessiond/caliper/privacy.hpp"
+
 namespace caliper_sessiond::caliper {
 
 /// The three session actions we keep; stored as the enum `caliper.session_action`.
@@ -44,8 +46,9 @@ struct rejected_event {
 /// The reject recorded for a whole request (or archive record) refused with `status`: the
 /// reason "<status> <title>: <detail>" and a bounded, storable copy of `body`. One definition
 /// for `serve` and `import`, so both record refusals alike.
+/// With a [privacy] mode that scrubs, the body's addresses and browsers are scrubbed first.
 rejected_event rejected_request(int status, std::string_view title, std::string_view detail, std::string_view body,
-                                std::size_t max_raw_bytes);
+                                std::size_t max_raw_bytes, const privacy_options& privacy = {});
 
 /// Why a whole envelope was refused: HTTP status 400 or 422 and a problem description; or 503
 /// when event ids cannot be derived now (the sender should retry; nothing of it is recorded).
@@ -70,6 +73,8 @@ struct parse_limits {
   /// caliper.sessions' btree key (source, session_id) must stay under PostgreSQL's 2704 bytes.
   std::size_t max_id_bytes = 2048;
   std::size_t max_user_agent_bytes = 1024;  ///< bytes of the stored user_agent
+  /// [privacy]: applied to the rows and to the rejects' raw JSON, before anything is stored.
+  privacy_options privacy{};
 };
 
 /// Everything one envelope yields. When `error` is set, nothing else is meaningful.

@@ -106,12 +106,21 @@ struct jwt_source {
   std::vector<std::string> allowed_accounts;  ///< Canvas root_account_uuid allowlist; empty = any
 };
 
+/// [privacy] (issue 15): what is kept of a person's client address and browser.
+struct privacy_config {
+  std::string ip_address = "full";  ///< "full", "truncate" (IPv4 /24, IPv6 /48) or "drop"
+  std::string user_agent = "full";  ///< "full" or "drop"
+
+  friend bool operator==(const privacy_config&, const privacy_config&) = default;
+};
+
 struct config {
   server_config server;
   database_config database;
   journal_config journal;
   ingest_config ingest;
   log_config log;
+  privacy_config privacy;
   std::vector<api_key> api_keys;
   std::vector<jwt_source> jwt_sources;
 };

@@ -28,7 +28,7 @@ std::string rfc3339(std::int64_t us) {
 
 struct importer::impl {
   impl(const config::config& c, store::event_sink& s, std::string src, std::int64_t now)
-      : cfg(c), sink(s), source(std::move(src)), now_us(now), parser(config::parse_limits_of(c.ingest)) {
+      : cfg(c), sink(s), source(std::move(src)), now_us(now), parser(config::parse_limits(c.ingest, c.privacy)) {
     wrap_header = R"({"sensor":)";
     caliper::append_json_string(wrap_header, source);
     wrap_header += R"(,"sendTime":")" + rfc3339(now_us) + R"(","data":[)";
@@ -146,7 +146,8 @@ bool importer::parse_envelope(std::string& body) {
   }
   if (r.error) {
     i.pending.rejects.push_back(
-        caliper::rejected_request(r.error->status, r.error->title, r.error->detail, body, i.cfg.ingest.reject_raw_bytes));
+        caliper::rejected_request(r.error->status, r.error->title, r.error->detail, body, i.cfg.ingest.reject_raw_bytes,
+                                  config::privacy_options(i.cfg.privacy)));
     ++events_read_;
   } else {
     i.skipped += r.skipped;

@@ -1,0 +1,115 @@
+#include "caliper_sessiond/store/erasure.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+
+#include "pg_connection.hpp"
+
+namespace caliper_sessiond::store {
+namespace {
+
+// A concurrent batch of the server may hold a session row: wait for it, not forever.
+constexpr const char* begin_sql = "BEGIN; SET LOCAL lock_timeout = '30s'";
+
+// $1: the id as given. `people`: the user IRIs it designates, so that the person's events
+// that carry no LMS or external id go too. Rejects: the raw JSON holds one of those ids as a
+// whole JSON string ("...", also with / written \/), matched by LIKE with its wildcards
+// escaped: a substring match would hit longer ids (S42 in S420); a jsonb search would skip
+// raws cut short at the bound, which are not JSON. Deleting from caliper.session_events
+// reaches every partition; the sessions trigger fires on INSERT only, so nothing rebuilds them.
+// Not actor_id: a person's actor_id is their user_id, and a TimedOut's actor is the LMS, whose
+// IRI given by mistake would take every TimedOut event with it.
+constexpr const char* forget_sql = R"sql(
+WITH people AS (
+  SELECT $1::text AS id
+  UNION
+  SELECT e.user_id FROM caliper.session_events AS e
+  WHERE e.user_id = $1 OR e.user_lms_id = $1 OR e.user_external_id = $1
+  UNION
+  SELECT s.user_id FROM caliper.sessions AS s WHERE s.user_id = $1 OR s.user_external_id = $1
+), gone_events AS (
+  DELETE FROM caliper.session_events AS e
+  WHERE e.user_id IN (SELECT id FROM people) OR e.user_lms_id = $1 OR e.user_external_id = $1
+  RETURNING e.source, e.session_id, e.user_id
+), gone_sessions AS (
+  DELETE FROM caliper.sessions AS s
+  WHERE s.user_id IN (SELECT id FROM people) OR s.user_external_id = $1
+     OR (s.source, s.session_id) IN (SELECT g.source, g.session_id FROM gone_events AS g
+                                     WHERE g.session_id IS NOT NULL)
+  RETURNING 1
+), patterns AS (
+  SELECT '%' || replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%' AS p
+  FROM (SELECT to_json(id)::text AS q FROM people
+        UNION SELECT replace(to_json(id)::text, '/', '\/') FROM people) AS quoted
+), gone_rejects AS (
+  DELETE FROM caliper.rejected_events AS r
+  WHERE r.raw LIKE ANY (ARRAY(SELECT p FROM patterns))
+  RETURNING 1
+)
+SELECT (SELECT count(DISTINCT user_id) FROM gone_events),
+       (SELECT count(*) FROM gone_events),
+       (SELECT count(*) FROM gone_sessions),
+       (SELECT count(*) FROM gone_rejects)
+)sql";
+
+constexpr const char* record_sql = R"sql(
+INSERT INTO caliper.erasures (user_hash, users, events, sessions, rejects)
+VALUES (caliper.erasure_hash($1::text), $2::bigint, $3::bigint, $4::bigint, $5::bigint)
+)sql";
+
+std::string describe(const pg::error& e) {
+  return e.sqlstate.empty() ? e.message : fmt::format("{} (SQLSTATE {})", e.message, e.sqlstate);
+}
+
+std::uint64_t as_count(std::string_view v) {
+  std::uint64_t n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
+}
+
+}  // namespace
+
+erasure_result forget_user(const std::string& url, const std::string& user, bool dry_run) {
+  erasure_result res;
+  const pg::connection conn = pg::connection::connect(url);
+  if (!conn.ok()) {
+    res.error = fmt::format("cannot connect to {}: {}", pg::redact_conninfo(url), conn.error_message());
+    return res;
+  }
+  if (auto err = conn.check(conn.exec(begin_sql), PGRES_COMMAND_OK)) {
+    res.error = describe(*err);
+    return res;
+  }
+  const std::array<const char*, 1> id{user.c_str()};
+  const pg::result counted = conn.exec_params(forget_sql, id, {}, {}, false);
+  if (auto err = conn.check(counted, PGRES_TUPLES_OK)) {
+    conn.exec("ROLLBACK");
+    res.error = describe(*err);
+    return res;
+  }
+  erasure_counts& c = res.counts;
+  c.users = as_count(counted.value(0, 0));
+  c.events = as_count(counted.value(0, 1));
+  c.sessions = as_count(counted.value(0, 2));
+  c.rejects = as_count(counted.value(0, 3));
+  if (!dry_run) {
+    const std::array<std::string, 4> n{std::to_string(c.users), std::to_string(c.events), std::to_string(c.sessions),
+                                       std::to_string(c.rejects)};
+    const std::array<const char*, 5> values{user.c_str(), n[0].c_str(), n[1].c_str(), n[2].c_str(), n[3].c_str()};
+    if (auto err = conn.check(conn.exec_params(record_sql, values, {}, {}, false), PGRES_COMMAND_OK)) {
+      conn.exec("ROLLBACK");
+      res.error = describe(*err);
+      return res;
+    }
+  }
+  if (auto err = conn.check(conn.exec(dry_run ? "ROLLBACK" : "COMMIT"), PGRES_COMMAND_OK)) {
+    res.error = describe(*err);
+    return res;
+  }
+  res.ok = true;
+  return res;
+}
+
+}  // namespace caliper_sessiond::store
