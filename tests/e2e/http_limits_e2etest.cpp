@@ -13,6 +13,7 @@
 #include "pg_test_env.hpp"
 #include "raw_client.hpp"
 #include "server_process.hpp"
+#include "eventually.hpp"
 
 using namespace caliper_sessiond::testing;
 using namespace std::chrono_literals;
@@ -21,14 +22,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-bool eventually(const std::function<bool()>& done, std::chrono::seconds deadline = 20s) {
-  const auto until = clock_type::now() + deadline;
-  while (clock_type::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);  // polling a condition, with a deadline
-  }
-  return done();
-}
+using caliper_sessiond::testing::eventually;
 
 std::size_t count_of(const std::string& text, const std::string& what) {
   std::size_t n = 0;

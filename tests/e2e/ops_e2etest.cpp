@@ -11,6 +11,7 @@
 
 #include "pg_test_env.hpp"
 #include "server_process.hpp"
+#include "eventually.hpp"
 
 using namespace caliper_sessiond::testing;
 
@@ -18,15 +19,7 @@ namespace {
 
 constexpr const char* second_key = "second-secret-0123456789abcdef";
 
-/// Polls `done` until it holds or `seconds` pass.
-bool eventually(const std::function<bool()>& done, int seconds = 20) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition, with a deadline
-  }
-  return done();
-}
+using caliper_sessiond::testing::eventually;
 
 /// SHA-256 fingerprint of the certificate the server presents to a new connection.
 std::string served_fingerprint(int port) {

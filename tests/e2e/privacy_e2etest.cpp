@@ -9,21 +9,14 @@
 
 #include "pg_test_env.hpp"
 #include "server_process.hpp"
+#include "eventually.hpp"
 
 using namespace caliper_sessiond::testing;
 namespace fs = std::filesystem;
 
 namespace {
 
-/// Polls `done` until it holds or `seconds` pass.
-bool eventually(const std::function<bool()>& done, int seconds = 20) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition, with a deadline
-  }
-  return done();
-}
+using caliper_sessiond::testing::eventually;
 
 class privacy_e2e : public ::testing::Test {
 protected:

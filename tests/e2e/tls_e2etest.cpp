@@ -14,20 +14,14 @@
 
 #include "pg_test_env.hpp"
 #include "server_process.hpp"
+#include "eventually.hpp"
 
 using namespace caliper_sessiond::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
-bool eventually(const std::function<bool()>& done, std::chrono::seconds deadline = 20s) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);  // polling a condition, with a deadline
-  }
-  return done();
-}
+using caliper_sessiond::testing::eventually;
 
 class tls_e2e : public ::testing::Test {
 protected:
