@@ -101,7 +101,7 @@ TEST(journal_retention, retained_records_make_room_for_new_ones) {
   o.max_bytes = 64 * 1024;  // four segments
   j::journal jr(o, down);
   // Several times max_bytes in all: every submit is taken, the retained ones are dropped.
-  for (int round = 0; round < 20; ++round) submit_committed(jr, 40, "r" + std::to_string(round) + "-");
+  for (int round = 0; round < 20; ++round) submit_committed(jr, 40, std::string("r").append(std::to_string(round)).append("-"));
   EXPECT_GT(jr.stats().retained_dropped_bytes.load(), 0u);
   EXPECT_GT(jr.stats().retained_bytes.load(), 0u);
   EXPECT_LE(jr.stats().bytes.load(), o.max_bytes);
@@ -112,7 +112,7 @@ TEST(journal_retention, retained_segments_are_deleted_after_the_window) {
   temp_dir d;
   fake_sink down;
   j::journal jr(options_for(d, 1s), down);
-  for (int round = 0; round < 3; ++round) submit_committed(jr, 40, "r" + std::to_string(round) + "-");
+  for (int round = 0; round < 3; ++round) submit_committed(jr, 40, std::string("r").append(std::to_string(round)).append("-"));
   ASSERT_GT(jr.stats().retained_bytes.load(), 0u);
   EXPECT_TRUE(eventually([&] { return jr.stats().retained_bytes.load() == 0; }, 5s));
   EXPECT_LE(jr.stats().segments.load(), 2u);
