@@ -42,6 +42,9 @@ $fn$;
 
 COMMENT ON TABLE caliper.erasure_salt IS 'The random salt of caliper.erasures.user_hash (one row, readable by the schema owner only)';
 COMMENT ON TABLE caliper.erasures IS 'One row per erasure on request (caliper-sessiond forget --user ID): when and how many rows; never the id';
+COMMENT ON COLUMN caliper.erasure_salt.salt IS '32 bytes from two random UUIDs (244 random bits), made once by this migration';
+COMMENT ON COLUMN caliper.erasure_salt.only_row IS 'always true: keeps the table to one row';
+COMMENT ON COLUMN caliper.erasures.id IS 'the erasure''s number, in the order they were made';
 COMMENT ON COLUMN caliper.erasures.erased_at IS 'when the erasure was committed';
 COMMENT ON COLUMN caliper.erasures.user_hash IS 'caliper.erasure_hash(ID) of the id given to forget: SHA-256 of the per-database salt and the id';
 COMMENT ON COLUMN caliper.erasures.users IS 'distinct user IRIs whose rows were erased (more than 1: the id was shared)';

@@ -185,6 +185,18 @@ void journal::impl::housekeeping(std::unique_lock<std::mutex>& lk, bool force) {
     checkpoint_saved_at = now;
   }
   lk.unlock();
+  dispose_segments(done);
+  if (save) {
+    if (const int err = write_checkpoint(opt.dir, cp))
+      spdlog::warn("journal: cannot save the checkpoint: {}", std::strerror(err));
+  }
+  // After the checkpoint a failover replay moved back: a crash now replays that window again.
+  if (!server_file.empty()) save_server_identity(server_file);
+  lk.lock();
+}
+
+/// Deletes committed segments (or sets aside those that held corrupt records). Not under m.
+void journal::impl::dispose_segments(const std::vector<std::pair<std::uint64_t, segment>>& done) {
   for (const auto& [n, s] : done) {
     std::error_code ec;
     if (s.corrupt) {
@@ -201,13 +213,6 @@ void journal::impl::housekeeping(std::unique_lock<std::mutex>& lk, bool force) {
     if (ec) spdlog::warn("journal: cannot remove {}: {}", s.path, ec.message());
   }
   if (!done.empty()) fsync_dir(opt.dir);
-  if (save) {
-    if (const int err = write_checkpoint(opt.dir, cp))
-      spdlog::warn("journal: cannot save the checkpoint: {}", std::strerror(err));
-  }
-  // After the checkpoint a failover replay moved back: a crash now replays that window again.
-  if (!server_file.empty()) save_server_identity(server_file);
-  lk.lock();
 }
 
 void journal::impl::run_drainer() {

@@ -195,6 +195,11 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
   const bool wrote = err == 0;  // else the new segment could not be created: nothing to cut off
   const auto t0 = clock::now();
   if (err == 0) err = write_all(active_fd, bytes.data(), bytes.size(), offset);
+  // A full disk while committed records are retained for a failover: free them and try once more
+  // (the write failed before any fsync, so this file may still be appended to).
+  if ((err == ENOSPC || err == EDQUOT) && free_retained_for_room() &&
+      ::ftruncate(active_fd, static_cast<off_t>(offset)) == 0)
+    err = write_all(active_fd, bytes.data(), bytes.size(), offset);
   if (err == 0 && ::fdatasync(active_fd) != 0) err = errno;
   const auto us = micros_since(t0);
   if (err == 0) {

@@ -114,6 +114,7 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   std::int64_t replay_cutoff_us = 0; ///< retained records received before this are not sent again
   std::string server;                ///< the last server identity seen ("" unknown)
   std::string server_to_save;        ///< written by housekeeping, after the checkpoint it needs
+  bool room_needed = false;          ///< the disk is full: drop every retained segment now
 
   std::thread flusher;
   std::thread drainer;
@@ -133,12 +134,14 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   position checkpoint_locked() const;
   bool drained_locked() const;
   void housekeeping(std::unique_lock<std::mutex>& lk, bool force);
+  void dispose_segments(const std::vector<std::pair<std::uint64_t, segment>>& done);
   void update_oldest_locked();
   void update_replay_locked();
   // retention.cpp
   void load_server_identity();
   void save_server_identity(const std::string& identity) const;
   void drop_retained_locked(std::vector<std::pair<std::uint64_t, segment>>& done, position cp);
+  bool free_retained_for_room();
   void replay_retained_locked();
   bool skip_replayed_locked(position start, position next, std::int64_t received_at_us);
 };

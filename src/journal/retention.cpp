@@ -44,7 +44,7 @@ void journal::impl::drop_retained_locked(std::vector<std::pair<std::uint64_t, se
   while (!segments.empty() && segments.begin()->first < cp.segment) {
     const auto& s = segments.begin()->second;
     const bool expired = opt.retain.count() == 0 || s.newest_us < cutoff;
-    if (!expired && stats.bytes + opt.segment_bytes <= opt.max_bytes) break;
+    if (!expired && !room_needed && stats.bytes + opt.segment_bytes <= opt.max_bytes) break;
     if (!expired) dropped += s.durable_end;
     done.emplace_back(*segments.begin());
     stats.bytes -= s.durable_end;
@@ -62,6 +62,21 @@ void journal::impl::drop_retained_locked(std::vector<std::pair<std::uint64_t, se
                    "journal.retain_seconds window (caliper_journal_retained_dropped_bytes_total)",
                    *n, dropped);
   }
+}
+
+bool journal::impl::free_retained_for_room() {
+  // Called by the flusher when a write found the disk full: retained (committed) records never
+  // cost an event that is being acknowledged its place.
+  std::vector<std::pair<std::uint64_t, segment>> done;
+  {
+    std::lock_guard lk(m);
+    room_needed = true;
+    drop_retained_locked(done, checkpoint_locked());
+    room_needed = false;
+    stats.segments = segments.size();
+  }
+  dispose_segments(done);
+  return !done.empty();
 }
 
 void journal::impl::replay_retained_locked() {
