@@ -8,6 +8,15 @@
 
 namespace caliper_sessiond::journal::testing {
 
+journal_options small_segments(const temp_dir& d) {
+  journal_options o;
+  o.dir = d.path();
+  o.segment_bytes = 16 * 1024;
+  o.max_bytes = 16 << 20;
+  o.checkpoint_interval = std::chrono::milliseconds(10);
+  return o;
+}
+
 store::ingest_batch make_batch(const std::string& tag, std::size_t events) {
   store::ingest_batch b;
   b.source = "learn-test";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "caliper_sessiond/journal/journal.hpp"
 #include "caliper_sessiond/store/event_sink.hpp"
 
 namespace caliper_sessiond::journal::testing {
@@ -27,6 +28,10 @@ public:
 private:
   std::string path_;
 };
+
+/// Options for a journal in `d` with 16 KiB segments (several per test, so rotation is
+/// exercised), 16 MiB in all and a checkpoint every 10 ms.
+journal_options small_segments(const temp_dir& d);
 
 /// Stands in for the batch writer: records what it is given; commits at once, on demand, or
 /// refuses, as the test says.

@@ -18,15 +18,6 @@ using namespace j::testing;
 
 namespace {
 
-j::journal_options options_for(const temp_dir& d) {
-  j::journal_options o;
-  o.dir = d.path();
-  o.segment_bytes = 16 * 1024;  // several segments per test: rotation on the memory path too
-  o.max_bytes = 16 << 20;
-  o.checkpoint_interval = std::chrono::milliseconds(10);
-  return o;
-}
-
 std::string tag(const std::string& prefix, int i) { return prefix + std::to_string(i); }
 
 /// Submits "<prefix>0".."<prefix><n-1>" and waits until all are fsync'd (answered committed).
@@ -65,7 +56,7 @@ std::vector<std::string> ids_of(std::initializer_list<int> batches) {
 TEST(journal_memory, fsynced_records_reach_the_writer_without_a_disk_read) {
   temp_dir d;
   fake_sink down;
-  j::journal jr(options_for(d), down);
+  j::journal jr(small_segments(d), down);
   submit_n(jr, 200);
   ASSERT_TRUE(eventually([&] { return jr.drained(); }));
   EXPECT_EQ(received(down), expected(200));
@@ -78,12 +69,12 @@ TEST(journal_memory, records_after_the_checkpoint_are_read_from_disk_at_start) {
   temp_dir d;
   {
     fake_sink refusing(fake_sink::mode::refuse);
-    j::journal jr(options_for(d), refusing);
+    j::journal jr(small_segments(d), refusing);
     submit_n(jr, 5);
     jr.stop(std::chrono::milliseconds(0));
   }
   fake_sink down;
-  j::journal jr(options_for(d), down);
+  j::journal jr(small_segments(d), down);
   ASSERT_TRUE(eventually([&] { return jr.drained(); }));
   EXPECT_EQ(received(down), expected(5));
   EXPECT_EQ(jr.stats().records_read_from_disk.load(), 5u);
@@ -97,7 +88,7 @@ TEST(journal_memory, records_after_the_checkpoint_are_read_from_disk_at_start) {
 TEST(journal_memory, a_rewind_sends_the_uncommitted_records_again_from_disk) {
   temp_dir d;
   fake_sink down(fake_sink::mode::hold);
-  j::journal jr(options_for(d), down);
+  j::journal jr(small_segments(d), down);
   submit_n(jr, 3);
   ASSERT_TRUE(down.wait_for([](const fake_sink& s) { return s.held() == 3; }));
   EXPECT_EQ(jr.stats().records_read_from_disk.load(), 0u);
@@ -111,7 +102,7 @@ TEST(journal_memory, a_rewind_sends_the_uncommitted_records_again_from_disk) {
 TEST(journal_memory, after_a_rewind_the_records_not_yet_handed_still_come_from_memory) {
   temp_dir d;
   fake_sink down(fake_sink::mode::hold);
-  auto o = options_for(d);
+  auto o = small_segments(d);
   o.drain_inflight_events = 3;  // one batch (2 events, 1 reject) at a time
   j::journal jr(o, down);
   submit_n(jr, 4);
@@ -126,7 +117,7 @@ TEST(journal_memory, after_a_rewind_the_records_not_yet_handed_still_come_from_m
 TEST(journal_memory, past_the_memory_budget_records_are_read_from_disk_in_order) {
   temp_dir d;
   fake_sink down(fake_sink::mode::hold);
-  auto o = options_for(d);
+  auto o = small_segments(d);
   o.drain_inflight_events = 3;
   o.memory_bytes = 4000;  // a few records
   j::journal jr(o, down);
@@ -151,7 +142,7 @@ TEST(journal_memory, past_the_memory_budget_records_are_read_from_disk_in_order)
 TEST(journal_memory, a_batch_whose_write_failed_never_reaches_the_writer) {
   temp_dir d;
   fake_sink down;
-  auto o = options_for(d);
+  auto o = small_segments(d);
   o.failure_backoff = std::chrono::milliseconds(100);
   j::journal jr(o, down);
   submit_n(jr, 1);

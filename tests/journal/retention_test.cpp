@@ -17,11 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 j::journal_options options_for(const temp_dir& d, std::chrono::seconds retain) {
-  j::journal_options o;
-  o.dir = d.path();
-  o.segment_bytes = 16 * 1024;
-  o.max_bytes = 16 << 20;
-  o.checkpoint_interval = 10ms;
+  auto o = small_segments(d);
   o.retain = retain;
   return o;
 }
