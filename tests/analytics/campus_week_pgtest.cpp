@@ -14,7 +14,8 @@ using caliper_sessiond::testing::source_dir;
 
 // Generating the week takes ~20 s, and ctest runs every test in its own process: the first
 // process builds the database under a temporary name and renames it when it is complete; the
-// others (and later runs on the same cluster) reuse it. The name changes with the SQL.
+// others (and later runs on the same cluster) reuse it. The name changes with the SQL. A
+// cluster-wide lock makes a second process started meanwhile (ctest -j) wait for the first.
 std::string campus_database(const pg_test_env& env) {
   std::string inputs = read_file(source_dir() + "/tests/analytics/campus_week.sql");
   for (const auto& m : store::migrations()) inputs += m.sql;
@@ -26,6 +27,7 @@ std::string campus_database(const pg_test_env& env) {
   const std::string url = std::regex_replace(scratch, std::regex("/campus_probe_[0-9_]+\\?"), "/" + name + "?");
   pg_test_env::query(admin, "DROP DATABASE " + scratch.substr(scratch.find("campus_probe"),
                                                               scratch.find('?') - scratch.find("campus_probe")));
+  const auto building = env.exclusive(0x63616d707573);  // "campus"
   if (pg_test_env::scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = '" + name + "'") == "1")
     return url;
   const std::string build = env.create_database("campus_build");

@@ -76,6 +76,16 @@ std::string pg_test_env::create_database(const std::string& prefix) const {
   return url_for(name);
 }
 
+pg_test_env::lock::~lock() { PQfinish(static_cast<PGconn*>(conn_)); }
+
+std::unique_ptr<pg_test_env::lock> pg_test_env::exclusive(long long key) const {
+  auto c = connect_or_throw(url_for("postgres"));
+  result_ptr r(PQexec(c.get(), ("SELECT pg_advisory_lock(" + std::to_string(key) + ")").c_str()));
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+    throw std::runtime_error("pg_advisory_lock failed: " + std::string(PQerrorMessage(c.get())));
+  return std::unique_ptr<lock>(new lock(c.release()));
+}
+
 void pg_test_env::stop_server() const { run_script("stop", dir_); }
 void pg_test_env::start_server() const { run_script("start", dir_); }
 

@@ -2,6 +2,7 @@
 /// The throwaway PostgreSQL that scripts/test starts for `pg` and `e2e` tests.
 /// Its folder comes in CALIPER_TEST_PG_DIR; tests skip with a message when it is unset.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,21 @@ public:
   static bool wait_until_reachable(const std::string& url, int seconds);
 
   const std::string& dir() const { return dir_; }
+
+  /// A cluster-wide advisory lock, held until the returned object is destroyed: work that
+  /// several test processes could start at once (ctest -j) is done by one, the others wait.
+  class lock {
+  public:
+    lock(const lock&) = delete;
+    lock& operator=(const lock&) = delete;
+    ~lock();
+
+  private:
+    friend class pg_test_env;
+    explicit lock(void* conn) : conn_(conn) {}
+    void* conn_;  // PGconn*, kept out of this header
+  };
+  [[nodiscard]] std::unique_ptr<lock> exclusive(long long key) const;
 
 private:
   explicit pg_test_env(std::string dir) : dir_(std::move(dir)) {}
