@@ -6,9 +6,13 @@
 //
 //   caliper-copy-ceiling --url DATABASE_URL [--connections 2] [--seconds 10] [--batch 1000]
 //                        [--events 10] [--rows N] [--table caliper.session_events]
+//                        [--session-events K]
 // Prints one JSON line shaped like caliper-loadgen's: requests are COPY statements (and their
 // latency), events are rows; --events is only echoed as events_per_envelope. --rows N stops
 // after N rows (the COPY ceiling for bench/import.sh's N events) instead of after --seconds.
+// --session-events K: every session has K events (a LoggedIn first, a LoggedOut or TimedOut
+// last) that arrive thousands of rows apart, as a campus delivers them, instead of loadgen's one
+// session per user that every event updates (0, the default); bench/sessions_cost.sh compares both.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -36,6 +40,7 @@ struct options {
   int events = 10;
   std::string table = "caliper.session_events";  ///< --table: the raw ceiling uses a plain copy
   long long rows = 0;  ///< stop after this many rows (0: run for `seconds`)
+  int session_events = 0;  ///< rows per new session (0: one session per user, as loadgen)
 };
 
 options parse_args(int argc, char** argv) {
@@ -49,6 +54,7 @@ options parse_args(int argc, char** argv) {
     else if (a == "--events") o.events = std::stoi(v);
     else if (a == "--table") o.table = v;
     else if (a == "--rows") o.rows = std::stoll(v);
+    else if (a == "--session-events") o.session_events = std::stoi(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       std::exit(2);
@@ -66,13 +72,39 @@ constexpr const char* copy_columns =
     "user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at) "
     "FROM STDIN";
 
-/// One COPY text row with the values caliper-sessiond stores for a loadgen SessionEvent.
-void append_row(std::string& out, std::mt19937_64& rng, const std::string& received_at) {
-  const std::string& site = caliper_bench::learn_site;
+/// Who and what one row is: loadgen's shape (any user, session S<user>, any action) or, with
+/// --session-events K, the `n`th row of a stream whose every K rows are one session.
+struct row_shape {
+  std::string user;
+  std::string session;
+  const char* action;
+};
+
+row_shape next_shape(std::mt19937_64& rng, int session_events, int stream, std::uint64_t n) {
   static const char* actions[] = {"LoggedIn", "LoggedOut", "TimedOut"};
-  const auto user = std::to_string(rng() % 20000);
+  if (session_events <= 0) {
+    auto user = std::to_string(rng() % 20000);
+    return {user, "S" + user, actions[rng() % 3]};
+  }
+  // Row n is event `step` of session `base - step * lag`: a session's events lie `lag` sessions
+  // (lag * K rows, 5 batches of 1,000 and more) apart, so they reach the trigger in different
+  // batches, as a login and its logout hours apart do. The first sessions' ends come without
+  // their logins (as lost logins do).
+  constexpr std::int64_t lag = 2500;
+  const auto k = static_cast<std::uint64_t>(session_events);
+  const auto step = n % k;
+  const auto session = static_cast<std::int64_t>(n / k) - static_cast<std::int64_t>(step) * lag;
+  const char* action = step == 0 ? "LoggedIn" : step + 1 == k ? actions[1 + rng() % 2] : actions[rng() % 3];
+  const auto user = ((session * 7919 + stream) % 20000 + 20000) % 20000;
+  return {std::to_string(user), "S" + std::to_string(stream) + "-" + std::to_string(session), action};
+}
+
+/// One COPY text row with the values caliper-sessiond stores for a loadgen SessionEvent.
+void append_row(std::string& out, std::mt19937_64& rng, const std::string& received_at, const row_shape& r) {
+  const std::string& site = caliper_bench::learn_site;
+  const std::string& user = r.user;
   const auto ms = std::to_string(rng() % 1000);
-  const char* action = actions[rng() % 3];
+  const char* action = r.action;
   const bool timed_out = action[0] == 'T';
   const std::string user_iri = site + "/users/u" + user;
   out += caliper_bench::uuid4(rng);
@@ -82,7 +114,7 @@ void append_row(std::string& out, std::mt19937_64& rng, const std::string& recei
   out += timed_out ? site + "/applications/learn" : user_iri;
   out += '\t' + user_iri + '\t';
   out += timed_out ? "\\N\t\\N\t" : "_" + user + "_1\ts" + user + '\t';
-  out += site + "/sessions/S" + user + "\tS" + user + '\t';
+  out += site + "/sessions/" + r.session + "\t" + r.session + '\t';
   out += timed_out ? "\\N\t\\N\t"
                    : "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0\t198.51.100." + std::to_string(rng() % 250) + '\t';
   out += site + "/applications/learn\t0f3a6c2e-5b1d-4e8a-9c7f-2d4b6a8e1c35\t" + received_at + '\n';
@@ -146,7 +178,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, i] {
       std::mt19937_64 rng(0xc0b1 + i * 104729 + std::random_device{}());
       std::vector<double> lat;
-      std::uint64_t my_rows = 0, my_ok = 0, my_failed = 0;
+      std::uint64_t my_rows = 0, my_ok = 0, my_failed = 0, n = 0;
       std::string data;
       while (!stop.load() && (o.rows > 0 || clock_type::now() < end)) {
         int batch = o.batch;
@@ -157,7 +189,7 @@ int main(int argc, char** argv) {
         }
         data.clear();
         const auto received_at = now_timestamptz();
-        for (int k = 0; k < batch; ++k) append_row(data, rng, received_at);
+        for (int k = 0; k < batch; ++k) append_row(data, rng, received_at, next_shape(rng, o.session_events, i, n++));
         const auto t0 = clock_type::now();
         const auto error = copy_batch(conns[static_cast<std::size_t>(i)], sql, data);
         lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());

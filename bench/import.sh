@@ -43,6 +43,7 @@ done
 
 out=${CALIPER_BENCH_OUT:-$(mktemp -d /tmp/caliper-import-bench.XXXXXX)}
 mkdir -p "$out"
+chmod 755 "$out"  # the cluster runs as caliper-pg when this runs as root (scripts/pg-cluster)
 out=$(cd "$out" && pwd)
 results=$out/results.jsonl
 : >"$results"
