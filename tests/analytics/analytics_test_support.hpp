@@ -33,8 +33,8 @@ inline std::string quote(const std::string& s) {
 
 inline std::string nullable(const std::string& s) { return s.empty() ? "NULL" : quote(s); }
 
-/// One statement for the batch, as the writer sends it; returns the number of rows inserted.
-inline std::string insert_batch(const std::string& url, const std::vector<event>& batch) {
+/// One statement for the batch, as the writer sends it, answering the number of rows inserted.
+inline std::string insert_batch_sql(const std::vector<event>& batch) {
   std::string sql =
       "WITH ins AS (INSERT INTO caliper.session_events (event_id, source, action, event_time, "
       "actor_id, user_id, user_external_id, session_id, sensor, received_at) VALUES ";
@@ -46,7 +46,12 @@ inline std::string insert_batch(const std::string& url, const std::vector<event>
            ", 'sensor', now())";
   }
   sql += " ON CONFLICT DO NOTHING RETURNING event_id) SELECT count(*) FROM ins";
-  return pg_test_env::scalar(url, sql);
+  return sql;
+}
+
+/// Inserts the batch with one statement, as the writer does; returns the number of rows inserted.
+inline std::string insert_batch(const std::string& url, const std::vector<event>& batch) {
+  return pg_test_env::scalar(url, insert_batch_sql(batch));
 }
 
 /// A fresh database with every migration applied.
