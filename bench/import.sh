@@ -7,9 +7,7 @@
 # median import rate / median COPY rate (target: at least 0.70 at 10M events).
 #
 #   bench/import.sh [--events 1000000] [--runs 3] [--layout lines|envelopes|array] [--gzip]
-#   CALIPER_BENCH_BUILD=DIR  a build holding src/app/caliper-sessiond and bench/caliper-copy-ceiling
-#                            (default: build/bench, made with the bench preset)
-#   CALIPER_BENCH_OUT=DIR    where the generated file, results.jsonl and logs go (default: a new folder under /tmp)
+#   CALIPER_BENCH_BUILD=DIR, CALIPER_BENCH_OUT=DIR: see bench/cluster_bench.sh (the generated file goes to DIR too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -25,36 +23,9 @@ while (($#)); do
   esac
 done
 
-build=${CALIPER_BENCH_BUILD:-build/bench}
-if [[ -z ${CALIPER_BENCH_BUILD:-} ]]; then
-  mkdir -p build
-  (
-    flock 9  # one build of build/bench at a time (bench/run and others use it too)
-    cmake --preset bench >/dev/null
-    cmake --build --preset bench -j 2 --target caliper-sessiond caliper-copy-ceiling
-  ) 9>build/.bench.lock
-fi
-[[ $build == /* ]] || build=$root/$build
-server_bin=$build/src/app/caliper-sessiond
-copy_ceiling=$build/bench/caliper-copy-ceiling
-for b in "$server_bin" "$copy_ceiling"; do
-  [[ -x $b ]] || { echo "bench/import.sh: $b is missing" >&2; exit 1; }
-done
-
-out=${CALIPER_BENCH_OUT:-$(mktemp -d /tmp/caliper-import-bench.XXXXXX)}
-mkdir -p "$out"
-chmod 755 "$out"  # the cluster runs as caliper-pg when this runs as root (scripts/pg-cluster)
-out=$(cd "$out" && pwd)
-results=$out/results.jsonl
-: >"$results"
-cleanup() { scripts/pg-cluster stop "$out/pg" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-log() { echo "bench/import $(date -u +%H:%M:%S) $*" >&2; }
-
-scripts/pg-cluster init "$out/pg" >/dev/null
-scripts/pg-cluster start "$out/pg" >/dev/null
-pg_url() { scripts/pg-cluster url "$out/pg" "$1"; }
-admin() { psql "$(pg_url postgres)" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+name=import
+# shellcheck source=bench/cluster_bench.sh
+source bench/cluster_bench.sh
 export CALIPER_SERVER_TLS=false CALIPER_API_KEYS=bench:not-used-by-import CALIPER_DATABASE_CONNECTIONS=2 \
   CALIPER_DATABASE_BATCH_MAX_EVENTS=1000 CALIPER_LOG_LEVEL=warn
 fresh_db() {

@@ -14,9 +14,7 @@
 #   bench/sessions_cost.sh [--seconds 10] [--runs 3] [--shapes "updates sessions"] [--setup-sql SQL]
 #   --setup-sql: run after each migration, before the COPY (to try a change of sql/ first, e.g.
 #                "ALTER TABLE caliper.sessions SET (fillfactor = 50)")
-#   CALIPER_BENCH_BUILD=DIR  a build holding src/app/caliper-sessiond and bench/caliper-copy-ceiling
-#                            (default: build/bench, made with the bench preset)
-#   CALIPER_BENCH_OUT=DIR    where results.jsonl and logs go (default: a new folder under /tmp)
+#   CALIPER_BENCH_BUILD=DIR, CALIPER_BENCH_OUT=DIR: see bench/cluster_bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -32,36 +30,9 @@ while (($#)); do
   esac
 done
 
-build=${CALIPER_BENCH_BUILD:-build/bench}
-if [[ -z ${CALIPER_BENCH_BUILD:-} ]]; then
-  mkdir -p build
-  (
-    flock 9  # one build of build/bench at a time (bench/run and others use it too)
-    cmake --preset bench >/dev/null
-    cmake --build --preset bench -j 2 --target caliper-sessiond caliper-copy-ceiling
-  ) 9>build/.bench.lock
-fi
-[[ $build == /* ]] || build=$root/$build
-server_bin=$build/src/app/caliper-sessiond
-copy_ceiling=$build/bench/caliper-copy-ceiling
-for b in "$server_bin" "$copy_ceiling"; do
-  [[ -x $b ]] || { echo "bench/sessions_cost.sh: $b is missing" >&2; exit 1; }
-done
-
-out=${CALIPER_BENCH_OUT:-$(mktemp -d /tmp/caliper-sessions-cost.XXXXXX)}
-mkdir -p "$out"
-chmod 755 "$out"  # the cluster runs as caliper-pg when this runs as root (scripts/pg-cluster)
-out=$(cd "$out" && pwd)
-results=$out/results.jsonl
-: >"$results"
-cleanup() { scripts/pg-cluster stop "$out/pg" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-log() { echo "bench/sessions_cost $(date -u +%H:%M:%S) $*" >&2; }
-
-scripts/pg-cluster init "$out/pg" >/dev/null
-scripts/pg-cluster start "$out/pg" >/dev/null
-pg_url() { scripts/pg-cluster url "$out/pg" "$1"; }
-admin() { psql "$(pg_url postgres)" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+name=sessions_cost
+# shellcheck source=bench/cluster_bench.sh
+source bench/cluster_bench.sh
 export CALIPER_SERVER_TLS=false CALIPER_API_KEYS=bench:not-used-by-migrate CALIPER_LOG_LEVEL=warn
 db() { psql "$(pg_url bench_sessions)" -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 fresh_db() {
