@@ -48,16 +48,21 @@ caliper::envelope_parser& thread_parser(const config::config& cfg) {
 
 using submit_result = std::pair<store::outcome, store::commit_report>;
 
-/// Completes the awaiting coroutine on its own executor (a strand) once the sink settles.
+/// Completes the awaiting coroutine on its own executor (a strand) once the sink settles, through
+/// the relay: one post per group commit rather than one per request.
 struct submit_initiation {
   store::event_sink* sink;
+  std::shared_ptr<completion_relay> relay;
   net::any_io_executor ex;
 
   template <class Handler>
   void operator()(Handler handler, store::ingest_batch batch) const {
     auto h = std::make_shared<Handler>(std::move(handler));
-    auto deliver = [h, ex = ex](store::outcome o, const store::commit_report& r) {
-      net::post(ex, [h, o, r] { (*h)(submit_result{o, r}); });
+    auto deliver = [h, relay = relay, ex = ex](store::outcome o, const store::commit_report& r) {
+      if (relay)
+        relay->deliver(ex, [h, o, r] { (*h)(submit_result{o, r}); });
+      else  // a server_state made without a server (the tests')
+        net::post(ex, [h, o, r] { (*h)(submit_result{o, r}); });
     };
     if (!sink->submit(std::move(batch), deliver)) deliver(store::outcome::unavailable, {});
   }
@@ -65,9 +70,10 @@ struct submit_initiation {
 
 /// Not a coroutine on purpose: GCC 12 destroys some temporaries of a co_await
 /// full-expression twice, so the initiation must not be built inside one.
-net::awaitable<submit_result> submit(store::event_sink& sink, store::ingest_batch batch, net::any_io_executor ex) {
+net::awaitable<submit_result> submit(store::event_sink& sink, std::shared_ptr<completion_relay> relay,
+                                     store::ingest_batch batch, net::any_io_executor ex) {
   return net::async_initiate<decltype(net::use_awaitable), void(submit_result)>(
-      submit_initiation{&sink, std::move(ex)}, net::use_awaitable, std::move(batch));
+      submit_initiation{&sink, std::move(relay), std::move(ex)}, net::use_awaitable, std::move(batch));
 }
 
 }  // namespace
@@ -251,7 +257,7 @@ net::awaitable<response> request_handler::ingest(std::string& body, const std::s
 
   store::ingest_batch batch{source, received_at, std::move(result.events), std::move(result.rejects)};
   auto ex = co_await net::this_coro::executor;
-  auto pending = submit(st_.sink, std::move(batch), ex);
+  auto pending = submit(st_.sink, st_.relay, std::move(batch), ex);
   auto [outcome, report] = co_await std::move(pending);
   const std::size_t verdict = outcome == store::outcome::committed ? 0 : 1;  // accepted, refused
   for (std::size_t a = 0; a < by_action.size(); ++a)

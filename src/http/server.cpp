@@ -55,7 +55,9 @@ struct server::impl {
 
   impl(const config::config& cfg, store::event_sink& w, metrics::registry& m)
       : state(std::make_shared<server_state>(cfg, w, m)),
-        threads(cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+        threads(cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency())) {
+    state->relay = std::make_shared<completion_relay>(ioc.get_executor());
+  }
 
   net::awaitable<void> accept_loop(tcp::acceptor& from, listener_role role) {
     for (;;) {

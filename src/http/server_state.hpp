@@ -16,6 +16,7 @@
 #include "caliper_sessiond/metrics/log_throttle.hpp"
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/event_sink.hpp"
+#include "completion_relay.hpp"
 #include "connection_limits.hpp"
 #include "jwks_refresher.hpp"
 
@@ -65,6 +66,9 @@ struct server_state {
   metrics::counter& ingest_ok;
   /// The keys of [[jwt_sources]] (issue 13); null when none is configured.
   std::unique_ptr<jwks_refresher> jwks;
+  /// Brings the sink's completions back to the I/O threads (set by the server; without it, each
+  /// completion is posted on its own).
+  std::shared_ptr<completion_relay> relay;
 
   std::shared_ptr<const reloadable> current() const {
     std::lock_guard lock(reload_mutex_);

@@ -25,6 +25,10 @@ namespace {
 constexpr std::chrono::milliseconds retry_min{50};
 constexpr std::chrono::milliseconds retry_max{1000};
 constexpr std::chrono::seconds replay_log_interval{5};
+/// While records keep coming (one handed over within busy_window), the drainer looks for more
+/// every drain_poll rather than being woken by each group commit.
+constexpr std::chrono::milliseconds busy_window{50};
+constexpr std::chrono::milliseconds drain_poll{10};
 
 /// A read-only descriptor on the segment being drained, with a read-ahead buffer: one pread
 /// brings in many records instead of two preads (header, payload) per record. Bytes below a
@@ -220,7 +224,14 @@ void journal::impl::run_drainer() {
   while (!stop_drainer) {
     housekeeping(lk, false);
     if (stop_drainer) break;
-    if (!drain_one(lk)) drain_cv.wait_for(lk, opt.checkpoint_interval);
+    if (drain_one(lk)) continue;
+    if (clock::now() - last_handover < busy_window) {
+      drain_cv.wait_for(lk, drain_poll);
+    } else {
+      drainer_idle = true;
+      drain_cv.wait_for(lk, opt.checkpoint_interval);
+      drainer_idle = false;
+    }
   }
 }
 
@@ -306,6 +317,7 @@ bool journal::impl::hand_over(std::unique_lock<std::mutex>& lk, position start, 
   });
   lk.lock();
   if (taken) {
+    last_handover = clock::now();
     if (replayed) ++stats.records_replayed;
     retry_delay = std::chrono::milliseconds{0};
     held_received_at_us = 0;

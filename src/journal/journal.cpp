@@ -214,7 +214,7 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     seg.newest_us = wall_now_us();  // retention counts from a segment's newest record
     // Only now, after the fsync, may the drainer hand these batches to the writer.
     cache_locked(active, offset, batches);
-    drain_cv.notify_all();
+    if (drainer_idle) drain_cv.notify_all();
   } else {
     // Nothing of this group is acknowledged. Cut it off, and never append to a file whose
     // fsync failed again (its page cache state is unknown): the next group starts a segment.

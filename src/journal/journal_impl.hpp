@@ -96,6 +96,11 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
 
   // Drainer, guarded by m.
   bool stop_drainer = false;
+  /// Waiting for work with nothing handed over lately: a group commit wakes it. While records
+  /// keep coming it looks again every drain_poll instead, so that group commits, hundreds a
+  /// second, do not each wake it (the writer batches for tens of milliseconds anyway).
+  bool drainer_idle = false;
+  clock::time_point last_handover{};
   position read_pos;
   std::deque<ticket> tickets;
   std::uint64_t ticket_base = 0;  ///< the id of tickets.front()

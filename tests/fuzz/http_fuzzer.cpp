@@ -87,7 +87,7 @@ public:
     if (mode == sink_mode::commit_duplicates) report.duplicates = batch.events.size();
     else report.inserted = batch.events.size();
     report.rejects = batch.rejects.size();
-    // The real sinks call back on another thread; request_handler posts back to its executor.
+    // The real sinks call back on another thread; request_handler relays back to its executor.
     done(mode == sink_mode::unavailable ? store::outcome::unavailable : store::outcome::committed, report);
     return true;
   }
@@ -180,6 +180,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
 
   net::io_context ioc;
+  f.state->relay = std::make_shared<http::completion_relay>(ioc.get_executor());
   fuzz_stream server(ioc);
   beast::test::stream client(ioc);
   server.connect(client);
