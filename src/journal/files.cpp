@@ -147,7 +147,10 @@ std::optional<tail_recovery> recover_tail(const std::string& path, std::string& 
       at = *next;
       continue;
     }
-    r.truncated_bytes = all.size() - at;
+    const auto nonzero = all.find_last_not_of('\0');
+    const std::size_t torn_end = nonzero == std::string_view::npos || nonzero < at ? at : nonzero + 1;
+    r.truncated_bytes = torn_end - at;
+    r.zero_tail_bytes = all.size() - torn_end;
     fd_guard f{::open(path.c_str(), O_WRONLY | O_CLOEXEC)};
     if (f.fd < 0 || ::ftruncate(f.fd, static_cast<off_t>(at)) != 0 || ::fdatasync(f.fd) != 0) {
       error = "cannot truncate the torn tail of " + path + ": " + std::strerror(errno);

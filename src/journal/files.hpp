@@ -40,12 +40,15 @@ int write_checkpoint(const std::string& dir, position p);
 struct tail_recovery {
   std::uint64_t size = 0;            ///< the file's size after recovery
   std::uint64_t records = 0;         ///< valid records kept
-  std::uint64_t truncated_bytes = 0; ///< a torn tail cut off
+  std::uint64_t truncated_bytes = 0; ///< a torn tail cut off (up to its last nonzero byte)
+  std::uint64_t zero_tail_bytes = 0; ///< zeros after the records: room prepared ahead, cut off too
   std::uint64_t corrupt_regions = 0; ///< bad bytes followed by valid records (left for the drainer)
 };
 
 /// Scans the last segment: a bad region with no valid record after it is a torn write and is
-/// truncated (and fdatasync'd); every valid record before it is kept. nullopt (with `error`)
+/// truncated (and fdatasync'd); every valid record before it is kept. Zeros there are the room
+/// the flusher prepares ahead of its appends (see journal::impl::prepare_room), not a torn
+/// write: they are cut off as well, but counted apart. nullopt (with `error`)
 /// when the file cannot be read or truncated.
 std::optional<tail_recovery> recover_tail(const std::string& path, std::string& error);
 

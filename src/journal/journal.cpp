@@ -27,6 +27,11 @@ void call(store::completion& done, store::outcome o, const store::commit_report&
   }
 }
 
+/// How far ahead of its appends the flusher writes zeros into the active segment: one file
+/// size change (and journal commit of the file system) per this many bytes of records instead
+/// of one per group commit. At most an eighth of a segment (small segments in tests).
+constexpr std::uint64_t room_chunk_max = 4ull << 20;
+
 std::uint64_t micros_since(clock::time_point t) {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t).count());
 }
@@ -66,6 +71,9 @@ void journal::impl::open() {
     std::string error;
     auto r = recover_tail(last.path, error);
     if (!r) throw std::runtime_error("journal: " + error);
+    if (r->zero_tail_bytes > 0)
+      spdlog::info("journal: {}: {} bytes of room prepared after the last record were cut off", last.path,
+                   r->zero_tail_bytes);
     if (r->truncated_bytes > 0)
       spdlog::warn("journal: {}: a torn last record ({} bytes) was cut off; {} records before it are kept",
                    last.path, r->truncated_bytes, r->records);
@@ -115,7 +123,48 @@ void journal::impl::open() {
   accepting = true;
 }
 
+/// Cuts the zeros prepared ahead off the active segment, durably: only the last segment may
+/// end in zeros after a crash (recover_tail cuts them there), so a segment is trimmed before
+/// the next one is created. 0 or an errno.
+int journal::impl::trim_active() {
+  if (active_fd < 0) return 0;
+  std::uint64_t end = 0;
+  {
+    std::lock_guard lk(m);
+    const auto it = segments.find(active);
+    end = it == segments.end() ? 0 : it->second.durable_end;
+  }
+  if (prepared_end <= end) return 0;
+  if (::ftruncate(active_fd, static_cast<off_t>(end)) != 0 || ::fdatasync(active_fd) != 0) return errno;
+  prepared_end = end;
+  return 0;
+}
+
+/// Writes zeros up to a chunk past `end` when the active segment's file does not reach `end`.
+/// Best effort: when it fails (a full disk) the append goes on without room prepared, and
+/// reports its own error if it has one.
+void journal::impl::prepare_room(std::uint64_t end) {
+  if (active_fd < 0 || end <= prepared_end) return;
+  const std::uint64_t chunk = std::max<std::uint64_t>(4096, std::min(room_chunk_max, opt.segment_bytes / 8));
+  const std::uint64_t target = std::max(end, std::min(end + chunk, opt.segment_bytes));
+  if (target <= end) return;  // the append itself reaches the segment's size
+  static const std::string zeros(64 * 1024, '\0');
+  const std::uint64_t from = std::max(prepared_end, end);  // [durable end, end) gets the records
+  for (std::uint64_t at = from; at < target;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), target - at));
+    if (write_all(active_fd, zeros.data(), n, at) != 0) {
+      if (::ftruncate(active_fd, static_cast<off_t>(prepared_end)) != 0) {
+        // The file keeps some zeros past prepared_end: harmless, the next trim or recovery cuts them.
+      }
+      return;
+    }
+    at += n;
+  }
+  prepared_end = target;
+}
+
 int journal::impl::rotate() {
+  if (const int err = trim_active()) return err;
   std::uint64_t number = 0;
   {
     std::lock_guard lk(m);
@@ -131,6 +180,7 @@ int journal::impl::rotate() {
   }
   if (active_fd >= 0) ::close(active_fd);
   active_fd = fd;
+  prepared_end = 0;
   std::lock_guard lk(m);
   if (auto it = segments.find(active); it != segments.end()) it->second.sealed = true;
   segments[number] = segment{path, 0, false, false};
@@ -194,12 +244,15 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
   }
   const bool wrote = err == 0;  // else the new segment could not be created: nothing to cut off
   const auto t0 = clock::now();
+  if (err == 0) prepare_room(offset + bytes.size());
   if (err == 0) err = write_all(active_fd, bytes.data(), bytes.size(), offset);
   // A full disk while committed records are retained for a failover: free them and try once more
   // (the write failed before any fsync, so this file may still be appended to).
   if ((err == ENOSPC || err == EDQUOT) && free_retained_for_room() &&
-      ::ftruncate(active_fd, static_cast<off_t>(offset)) == 0)
+      ::ftruncate(active_fd, static_cast<off_t>(offset)) == 0) {
+    prepared_end = offset;
     err = write_all(active_fd, bytes.data(), bytes.size(), offset);
+  }
   if (err == 0 && ::fdatasync(active_fd) != 0) err = errno;
   const auto us = micros_since(t0);
   if (err == 0) {
@@ -226,6 +279,7 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
         spdlog::warn("journal: cannot cut the failed write off {}: {}", segment_file_name(active), std::strerror(errno));
       ::close(active_fd);
       active_fd = -1;
+      prepared_end = 0;
     }
     std::lock_guard lk(m);
     if (auto it = segments.find(active); it != segments.end()) it->second.sealed = true;
@@ -297,6 +351,9 @@ void journal::stop(std::chrono::milliseconds drain, const std::function<void(std
   s.append_cv.notify_all();
   lk.unlock();
   if (s.flusher.joinable()) s.flusher.join();
+  // A clean stop leaves no zeros past the last record (a crash leaves them to recover_tail).
+  if (const int err = s.trim_active())
+    spdlog::warn("journal: cannot cut the room prepared in {}: {}", segment_file_name(s.active), std::strerror(err));
   lk.lock();
   s.state_cv.wait_until(lk, deadline, [&] { return s.drained_locked(); });
   s.stop_drainer = true;

@@ -87,6 +87,9 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   std::uint64_t active = 0;  ///< the segment appended to
   // Owned by the flusher thread.
   int active_fd = -1;
+  /// The active segment's file size: zeros past its durable end, written ahead so that a group
+  /// commit overwrites allocated blocks and its fdatasync need not commit a new file size.
+  std::uint64_t prepared_end = 0;
 
   // Durable records for the drainer, guarded by m; positions ascend, possibly with gaps
   // (records past the budget are read from disk).
@@ -129,6 +132,8 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   void open();
   void run_flusher();
   int rotate();
+  void prepare_room(std::uint64_t end);
+  int trim_active();
   void flush_group(std::string bytes, std::vector<pending_request> done, std::vector<pending_batch> batches);
   void cache_locked(std::uint64_t segment, std::uint64_t offset, std::vector<pending_batch>& batches);
   // drainer.cpp

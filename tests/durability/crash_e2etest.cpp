@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "durability_support.hpp"
 #include "files.hpp"
@@ -83,18 +84,29 @@ TEST_F(durability_crash, torn_last_record_is_cut_off_and_earlier_records_arrive)
     ASSERT_EQ(ids.size(), 200u) << load.summary();
     down.kill();
   }
-  // Cut the last record in half, as a crash in the middle of its write would.
+  // The killed server left zeros after its last record: the room its flusher prepares ahead.
   const auto files = segments_with_data(journal);
   ASSERT_FALSE(files.empty());
   const auto bytes = *j::read_from(files.back(), 0);
-  std::size_t last = 0;
-  for (std::size_t at = 0; at < bytes.size();) {
-    const auto r = j::parse_record(std::string_view(bytes).substr(at));
-    ASSERT_EQ(r.status, j::parse_status::ok);
-    last = at;
-    at += r.size;
+  std::size_t last = 0, end = 0;
+  while (end < bytes.size()) {
+    const auto r = j::parse_record(std::string_view(bytes).substr(end));
+    if (r.status != j::parse_status::ok) break;
+    last = end;
+    end += r.size;
   }
-  fs::resize_file(files.back(), last + (bytes.size() - last) / 2);
+  ASSERT_LT(end, bytes.size()) << "no room prepared after the last record";
+  EXPECT_EQ(bytes.find_first_not_of('\0', end), std::string::npos) << "not zeros after the last record";
+  // Zero the second half of the last record, as a crash in the middle of its write would leave
+  // it in blocks prepared with zeros.
+  {
+    std::fstream f(files.back(), std::ios::in | std::ios::out | std::ios::binary);
+    const std::size_t half = last + (end - last) / 2;
+    f.seekp(static_cast<std::streamoff>(half));
+    const std::string zeros(end - half, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+    ASSERT_TRUE(f.good());
+  }
 
   server_process up(server_opts(url_, "", journal));
   ASSERT_TRUE(up.start()) << up.log();
@@ -103,6 +115,7 @@ TEST_F(durability_crash, torn_last_record_is_cut_off_and_earlier_records_arrive)
   const auto counts = stored_counts(url_);
   for (auto it = ids.end() - 10; it != ids.end(); ++it) EXPECT_FALSE(counts.contains(*it)) << *it;
   EXPECT_NE(up.log().find("torn last record"), std::string::npos) << up.log();
+  EXPECT_NE(up.log().find("of room prepared after the last record were cut off"), std::string::npos) << up.log();
   EXPECT_EQ(metric(up, "caliper_journal_corrupt_records_total"), 0);
   const auto replayed = metric(up, "caliper_journal_records_read_from_disk_total");
   EXPECT_GE(replayed, 19);  // the 19 whole records, read back from disk (more if the writer refused one)

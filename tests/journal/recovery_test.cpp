@@ -129,6 +129,76 @@ TEST(journal_recovery, recover_tail_truncates_a_torn_header) {
   EXPECT_EQ(fs::file_size(path), good);
 }
 
+TEST(journal_recovery, recover_tail_cuts_the_room_prepared_ahead_apart_from_a_torn_write) {
+  temp_dir d;
+  const auto path = d.path() + "/" + j::segment_file_name(1);
+  std::string bytes;
+  j::append_record(bytes, "one");
+  j::append_record(bytes, "two");
+  const auto good = bytes.size();
+  std::ofstream(path, std::ios::binary) << bytes << std::string(1000, '\0');
+  std::string error;
+  auto r = j::recover_tail(path, error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->records, 2u);
+  EXPECT_EQ(r->truncated_bytes, 0u) << "zeros after the records are not a torn write";
+  EXPECT_EQ(r->zero_tail_bytes, 1000u);
+  EXPECT_EQ(fs::file_size(path), good);
+
+  // A record torn in blocks that had been prepared with zeros: the torn bytes count as torn.
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes << std::string("CJR1\x05\x01", 6)
+                                                         << std::string(500, '\0');
+  r = j::recover_tail(path, error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->records, 2u);
+  EXPECT_EQ(r->truncated_bytes, 6u);
+  EXPECT_EQ(r->zero_tail_bytes, 500u);
+  EXPECT_EQ(fs::file_size(path), good);
+}
+
+TEST(journal_recovery, a_running_journal_writes_ahead_into_zeros_and_a_clean_stop_cuts_them) {
+  temp_dir d;
+  fake_sink down(fake_sink::mode::refuse);
+  j::journal jr(options_for(d), down);  // 1 MiB segments: 128 KiB prepared at a time
+  std::atomic<int> done{0};
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(jr.submit(make_batch(std::string("b").append(std::to_string(i))), [&](auto, const auto&) { ++done; }));
+  ASSERT_TRUE(eventually([&] { return done == 3; }));
+  const auto files = segments_with_data(d.path());
+  ASSERT_EQ(files.size(), 1u);
+  const auto offsets = record_offsets(files.back());
+  ASSERT_EQ(offsets.size(), 3u);
+  const auto bytes = *j::read_from(files.back(), 0);
+  const auto end = offsets.back() + j::parse_record(std::string_view(bytes).substr(offsets.back())).size;
+  EXPECT_GE(bytes.size(), end + 128 * 1024) << "no room prepared after the records";
+  EXPECT_EQ(bytes.find_first_not_of('\0', end), std::string::npos);
+  jr.stop(std::chrono::milliseconds(0));
+  EXPECT_EQ(fs::file_size(files.back()), end) << "a clean stop leaves the records alone";
+}
+
+TEST(journal_recovery, a_segment_is_cut_to_its_records_before_the_next_one_starts) {
+  temp_dir d;
+  fake_sink down(fake_sink::mode::refuse);
+  auto o = options_for(d);
+  o.segment_bytes = 16 * 1024;
+  j::journal jr(o, down);
+  std::atomic<int> done{0};
+  constexpr int n = 300;
+  for (int i = 0; i < n; ++i)
+    ASSERT_TRUE(jr.submit(make_batch(std::string("b").append(std::to_string(i))), [&](auto, const auto&) { ++done; }));
+  ASSERT_TRUE(eventually([&] { return done == n; }));
+  const auto files = segments_with_data(d.path());
+  ASSERT_GE(files.size(), 3u);
+  // Only the segment being written may end in zeros (a crash leaves them to recover_tail).
+  for (std::size_t i = 0; i + 1 < files.size(); ++i) {
+    const auto offsets = record_offsets(files[i]);
+    ASSERT_FALSE(offsets.empty());
+    const auto bytes = *j::read_from(files[i], 0);
+    const auto end = offsets.back() + j::parse_record(std::string_view(bytes).substr(offsets.back())).size;
+    EXPECT_EQ(bytes.size(), end) << files[i];
+  }
+}
+
 TEST(journal_recovery, corrupt_record_in_the_middle_is_skipped_reported_and_set_aside) {
   temp_dir d;
   journal_undrained(d, 3);
