@@ -141,23 +141,20 @@ int journal::impl::trim_active() {
 }
 
 /// Writes zeros up to a chunk past `end` when the active segment's file does not reach `end`.
-/// Best effort: when it fails (a full disk) the append goes on without room prepared, and
-/// reports its own error if it has one.
+/// Best effort: when it fails (a full disk) the append goes on without the room, and reports
+/// its own error if it has one. Nothing is cut off here: the file may already hold records
+/// past prepared_end (appended when an earlier attempt failed), and a failed attempt's zeros
+/// are harmless; prepared_end moves to the target all the same, so that the trim before the
+/// next segment (or recover_tail after a crash) cuts whatever lies past the records.
 void journal::impl::prepare_room(std::uint64_t end) {
   if (active_fd < 0 || end <= prepared_end) return;
   const std::uint64_t chunk = std::max<std::uint64_t>(4096, std::min(room_chunk_max, opt.segment_bytes / 8));
   const std::uint64_t target = std::max(end, std::min(end + chunk, opt.segment_bytes));
-  if (target <= end) return;  // the append itself reaches the segment's size
   static const std::string zeros(64 * 1024, '\0');
-  const std::uint64_t from = std::max(prepared_end, end);  // [durable end, end) gets the records
-  for (std::uint64_t at = from; at < target;) {
+  // [durable end, end) gets the records; zeros go after them only.
+  for (std::uint64_t at = std::max(prepared_end, end); at < target;) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), target - at));
-    if (write_all(active_fd, zeros.data(), n, at) != 0) {
-      if (::ftruncate(active_fd, static_cast<off_t>(prepared_end)) != 0) {
-        // The file keeps some zeros past prepared_end: harmless, the next trim or recovery cuts them.
-      }
-      return;
-    }
+    if (write_all(active_fd, zeros.data(), n, at) != 0) break;
     at += n;
   }
   prepared_end = target;

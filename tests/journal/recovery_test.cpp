@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -10,6 +13,7 @@
 
 namespace j = caliper_sessiond::journal;
 namespace fs = std::filesystem;
+namespace store = caliper_sessiond::store;
 using namespace j::testing;
 
 namespace {
@@ -54,6 +58,14 @@ std::vector<std::size_t> record_offsets(const std::string& path) {
     at += r.size;
   }
   return out;
+}
+
+/// The bytes of a segment holding two records, "one" and "two".
+std::string two_records() {
+  std::string bytes;
+  j::append_record(bytes, "one");
+  j::append_record(bytes, "two");
+  return bytes;
 }
 
 std::vector<std::string> ids_of(std::initializer_list<int> batches) {
@@ -114,9 +126,7 @@ TEST(journal_recovery, torn_last_record_is_cut_off_and_earlier_records_kept) {
 TEST(journal_recovery, recover_tail_truncates_a_torn_header) {
   temp_dir d;
   const auto path = d.path() + "/" + j::segment_file_name(1);
-  std::string bytes;
-  j::append_record(bytes, "one");
-  j::append_record(bytes, "two");
+  std::string bytes = two_records();
   const auto good = bytes.size();
   bytes += std::string("CJR1\x05", 5);  // a header cut short
   std::ofstream(path, std::ios::binary) << bytes;
@@ -132,9 +142,7 @@ TEST(journal_recovery, recover_tail_truncates_a_torn_header) {
 TEST(journal_recovery, recover_tail_cuts_the_room_prepared_ahead_apart_from_a_torn_write) {
   temp_dir d;
   const auto path = d.path() + "/" + j::segment_file_name(1);
-  std::string bytes;
-  j::append_record(bytes, "one");
-  j::append_record(bytes, "two");
+  const std::string bytes = two_records();
   const auto good = bytes.size();
   std::ofstream(path, std::ios::binary) << bytes << std::string(1000, '\0');
   std::string error;
@@ -174,6 +182,39 @@ TEST(journal_recovery, a_running_journal_writes_ahead_into_zeros_and_a_clean_sto
   EXPECT_EQ(bytes.find_first_not_of('\0', end), std::string::npos);
   jr.stop(std::chrono::milliseconds(0));
   EXPECT_EQ(fs::file_size(files.back()), end) << "a clean stop leaves the records alone";
+}
+
+TEST(journal_recovery, room_that_cannot_be_prepared_never_costs_a_record) {
+  // Files may not grow past 8 KiB: the zeros written ahead (128 KiB at a time here) fail part
+  // way, as on a full disk, while the records themselves still fit. Each is acknowledged, so
+  // each must come back after a restart.
+  temp_dir d;
+  ::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  {
+    fake_sink down(fake_sink::mode::refuse);
+    j::journal jr(options_for(d), down);
+    rlimit tiny = old;
+    tiny.rlim_cur = 8 * 1024;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    int committed = 0;
+    for (int i = 0; i < 3; ++i) {
+      std::atomic<int> outcome{-1};
+      ASSERT_TRUE(jr.submit(make_batch(std::string("b").append(std::to_string(i))),
+                            [&](store::outcome o, const auto&) { outcome = o == store::outcome::committed ? 1 : 0; }));
+      ASSERT_TRUE(eventually([&] { return outcome != -1; }));
+      committed += outcome;
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    ASSERT_EQ(committed, 3);
+    jr.stop(std::chrono::milliseconds(0));
+  }
+  fake_sink down;
+  j::journal jr(options_for(d), down);
+  ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+  EXPECT_EQ(down.ids(), ids_of({0, 1, 2}));
+  EXPECT_EQ(jr.stats().corrupt_records.load(), 0u);
 }
 
 TEST(journal_recovery, a_segment_is_cut_to_its_records_before_the_next_one_starts) {
