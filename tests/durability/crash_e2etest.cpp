@@ -45,7 +45,7 @@ std::vector<std::string> segments_with_data(const std::string& dir) {
 TEST_F(durability_crash, kill_9_during_load_loses_no_acknowledged_event) {
   server_process server(server_opts(url_));
   ASSERT_TRUE(server.start()) << server.log();
-  load_run load(server, load_opts(8, 3000, 90));
+  load_run load(server, load_opts(8, 1600, 90));
   ASSERT_TRUE(wait_until([&] { return metric(server, R"(caliper_journal_records_total{state="appended"})") >= 600; },
                          seconds(60)));
   server.kill();
@@ -60,7 +60,7 @@ TEST_F(durability_crash, kill_9_during_load_loses_no_acknowledged_event) {
 TEST_F(durability_crash, sigterm_during_load_exits_0_and_loses_nothing) {
   server_process server(server_opts(url_));
   ASSERT_TRUE(server.start()) << server.log();
-  load_run load(server, load_opts(8, 3000, 90));
+  load_run load(server, load_opts(8, 1600, 90));
   ASSERT_TRUE(wait_until([&] { return metric(server, R"(caliper_journal_records_total{state="appended"})") >= 600; },
                          seconds(60)));
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
