@@ -239,7 +239,6 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     err = rotate();
     if (err == 0) offset = 0;
   }
-  const bool wrote = err == 0;  // else the new segment could not be created: nothing to cut off
   const auto t0 = clock::now();
   if (err == 0) prepare_room(offset + bytes.size());
   if (err == 0) err = write_all(active_fd, bytes.data(), bytes.size(), offset);
@@ -272,8 +271,12 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
     spdlog::error("journal: cannot write {} bytes to {}: {}; answering 503 for {}ms", bytes.size(),
                   segment_file_name(active), std::strerror(err), opt.failure_backoff.count());
     if (active_fd >= 0) {
-      if (wrote && ::ftruncate(active_fd, static_cast<off_t>(offset)) != 0)
-        spdlog::warn("journal: cannot cut the failed write off {}: {}", segment_file_name(active), std::strerror(errno));
+      // Cut to the records, durably, whether the write got as far as the file or the segment
+      // could not be finished (its zeros prepared ahead are cut here then): only the last
+      // segment may end in zeros after a restart (recover_tail sees to it), a finished one
+      // would be read as corrupt.
+      if (::ftruncate(active_fd, static_cast<off_t>(offset)) != 0 || ::fdatasync(active_fd) != 0)
+        spdlog::warn("journal: cannot cut {} back to its records: {}", segment_file_name(active), std::strerror(errno));
       ::close(active_fd);
       active_fd = -1;
       prepared_end = 0;
