@@ -1,7 +1,6 @@
 #include "request_handler.hpp"
 
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
@@ -59,10 +58,7 @@ struct submit_initiation {
   void operator()(Handler handler, store::ingest_batch batch) const {
     auto h = std::make_shared<Handler>(std::move(handler));
     auto deliver = [h, relay = relay, ex = ex](store::outcome o, const store::commit_report& r) {
-      if (relay)
-        relay->deliver(ex, [h, o, r] { (*h)(submit_result{o, r}); });
-      else  // a server_state made without a server (the tests')
-        net::post(ex, [h, o, r] { (*h)(submit_result{o, r}); });
+      relay->deliver(ex, [h, o, r] { (*h)(submit_result{o, r}); });
     };
     if (!sink->submit(std::move(batch), deliver)) deliver(store::outcome::unavailable, {});
   }

@@ -66,8 +66,8 @@ struct server_state {
   metrics::counter& ingest_ok;
   /// The keys of [[jwt_sources]] (issue 13); null when none is configured.
   std::unique_ptr<jwks_refresher> jwks;
-  /// Brings the sink's completions back to the I/O threads (set by the server; without it, each
-  /// completion is posted on its own).
+  /// Brings the sink's completions back to the I/O threads. Set by whoever runs the io_context
+  /// (the server; the tests and the HTTP fuzzer set their own).
   std::shared_ptr<completion_relay> relay;
 
   std::shared_ptr<const reloadable> current() const {

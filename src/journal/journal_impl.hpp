@@ -87,8 +87,9 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   std::uint64_t active = 0;  ///< the segment appended to
   // Owned by the flusher thread.
   int active_fd = -1;
-  /// The active segment's file size: zeros past its durable end, written ahead so that a group
-  /// commit overwrites allocated blocks and its fdatasync need not commit a new file size.
+  /// How far zeros were written (or tried: an upper bound after a failed try) past the active
+  /// segment's durable end, so that a group commit overwrites allocated blocks and its
+  /// fdatasync need not commit a new file size.
   std::uint64_t prepared_end = 0;
 
   // Durable records for the drainer, guarded by m; positions ascend, possibly with gaps

@@ -66,6 +66,7 @@ net::awaitable<void> serve(test_stream& s, http::server_state& st, const http::r
 /// Posts `body` once over a fresh connection and returns everything the server wrote.
 std::string post(http::server_state& st, const http::reloadable& snap, const std::string& body) {
   net::io_context ioc;
+  st.relay = std::make_shared<http::completion_relay>(ioc.get_executor());
   test_stream server(ioc);
   beast::test::stream client(ioc);
   server.connect(client);
