@@ -139,6 +139,7 @@ std::optional<tail_recovery> recover_tail(const std::string& path, std::string& 
     const auto rec = parse_record(all.substr(at));
     if (rec.status == parse_status::ok) {
       ++r.records;
+      r.last_record_bytes = rec.size;
       at += rec.size;
       continue;
     }

@@ -40,6 +40,7 @@ int write_checkpoint(const std::string& dir, position p);
 struct tail_recovery {
   std::uint64_t size = 0;            ///< the file's size after recovery
   std::uint64_t records = 0;         ///< valid records kept
+  std::uint64_t last_record_bytes = 0; ///< the size of the last valid record, 0 when none
   std::uint64_t truncated_bytes = 0; ///< a torn tail cut off (up to its last nonzero byte)
   std::uint64_t zero_tail_bytes = 0; ///< zeros after the records: room prepared ahead, cut off too
   std::uint64_t corrupt_regions = 0; ///< bad bytes followed by valid records (left for the drainer)

@@ -82,6 +82,8 @@ void journal::impl::open() {
                     last.path, r->corrupt_regions);
     last.durable_end = r->size;
     replay_last_segment = last_n;
+    // ready() needs the size of a request like the last one: after a restart, the last one journaled.
+    if (r->last_record_bytes > 0) last_record_bytes = r->last_record_bytes;
   }
   read_pos = segments.empty() ? position{} : position{segments.begin()->first, 0};
   if (checkpoint) {

@@ -82,7 +82,9 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   bool rotate_requested = false;
   clock::time_point failed_until{};
   bool last_write_failed = false;  ///< not ready until a write succeeds again
-  std::uint64_t last_record_bytes = 0;  ///< the size of the latest request, for ready()
+  /// The size of the latest request's record, for ready(): from the last record journaled after a
+  /// restart, a 10-event envelope's size when the journal holds none (an empty last segment).
+  std::uint64_t last_record_bytes = 8 * 1024;
   std::map<std::uint64_t, segment> segments;
   std::uint64_t active = 0;  ///< the segment appended to
   // Owned by the flusher thread.

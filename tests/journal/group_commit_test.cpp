@@ -89,6 +89,33 @@ TEST(journal_group_commit, size_bound_refuses_and_recovers_once_drained) {
   EXPECT_EQ(sink.ids().size(), static_cast<std::size_t>(accepted) * 10);
 }
 
+TEST(journal_group_commit, a_restart_on_a_full_journal_is_not_ready_until_it_has_drained) {
+  // /readyz must not send traffic to an instance that would refuse it: after a restart the
+  // journal knows the size of a request from the last record it holds.
+  temp_dir d;
+  auto o = options_for(d);
+  o.max_bytes = 256 * 1024;
+  o.segment_bytes = 16 * 1024;
+  int accepted = 0;
+  {
+    fake_sink down(fake_sink::mode::refuse);
+    j::journal jr(o, down);
+    outcomes out;
+    while (jr.submit(make_batch("fill" + std::to_string(accepted), 10), out.callback())) ++accepted;
+    ASSERT_TRUE(eventually([&] { return out.committed == accepted; }));
+    jr.stop(std::chrono::milliseconds(0));
+  }
+  fake_sink sink(fake_sink::mode::hold);  // the database is back, but slow to commit
+  j::journal jr(o, sink);
+  EXPECT_FALSE(jr.ready()) << jr.stats().bytes.load() << " bytes journaled";
+  ASSERT_TRUE(sink.wait_for([](const fake_sink& s) { return s.held() > 0; }));
+  sink.set_mode(fake_sink::mode::commit);
+  sink.release();
+  ASSERT_TRUE(eventually([&] { return jr.drained() && jr.ready(); }));
+  outcomes out;
+  EXPECT_TRUE(jr.submit(make_batch("after", 10), out.callback()));
+}
+
 TEST(journal_group_commit, write_failure_answers_unavailable_then_recovers) {
   temp_dir d;
   fake_sink sink(fake_sink::mode::refuse);

@@ -136,6 +136,9 @@ TEST(journal_recovery, recover_tail_truncates_a_torn_header) {
   EXPECT_EQ(r->records, 2u);
   EXPECT_EQ(r->size, good);
   EXPECT_EQ(r->truncated_bytes, 5u);
+  std::string last;
+  j::append_record(last, "two");
+  EXPECT_EQ(r->last_record_bytes, last.size()) << "the size of a request like the last one, for readiness";
   EXPECT_EQ(fs::file_size(path), good);
 }
 
