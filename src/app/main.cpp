@@ -233,8 +233,8 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
     stop_store(std::chrono::milliseconds(0));
     return 1;
   }
-  spdlog::info("caliper-sessiond {} listening on {}://{}:{}{}", CALIPER_SESSIOND_VERSION,
-               cfg.server.tls ? "https" : "http", cfg.server.host, server.port(), cfg.server.path);
+  spdlog::info("caliper-sessiond {} listening on {}://{}:{}{} ({} I/O threads)", CALIPER_SESSIOND_VERSION,
+               cfg.server.tls ? "https" : "http", cfg.server.host, server.port(), cfg.server.path, server.threads());
   cs::http::server_hooks hooks;
   hooks.reload = [config_path]() -> std::optional<cs::config::config> {
     auto loaded = cs::config::load(config_path, cs::config::process_env());

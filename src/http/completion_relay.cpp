@@ -3,6 +3,8 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
+#include <stdexcept>
+
 namespace caliper_sessiond::http {
 
 namespace net = boost::asio;
@@ -12,60 +14,66 @@ namespace net = boost::asio;
 /// the relay they would keep each other alive.
 struct completion_relay::run_op {
   std::shared_ptr<completion_relay> relay;
-  explicit run_op(std::shared_ptr<completion_relay> r) : relay(std::move(r)) {}
+  lane* l;
+  run_op(std::shared_ptr<completion_relay> r, lane& ln) : relay(std::move(r)), l(&ln) {}
   run_op(run_op&&) noexcept = default;
   run_op& operator=(run_op&&) = delete;
   ~run_op() {
-    if (relay) relay->discard();
+    if (relay) discard(*l);
   }
   void operator()() {
     auto r = std::move(relay);
-    r->run();
+    run(*l);
   }
 };
 
+completion_relay::completion_relay(const std::vector<io_executor>& lanes) {
+  if (lanes.empty()) throw std::invalid_argument("completion_relay: no io_context");
+  for (const auto& io : lanes) lanes_.push_back(std::make_unique<lane>(io));
+}
+
+completion_relay::lane& completion_relay::lane_for(const net::any_io_executor& target) {
+  const auto* context = &target.context();
+  for (auto& l : lanes_)
+    if (&l->io.context() == context) return *l;
+  return *lanes_.front();
+}
+
 void completion_relay::deliver(net::any_io_executor target, std::function<void()> fn) {
+  auto& l = lane_for(target);
   bool post = false;
   {
-    std::lock_guard lock(mutex_);
-    items_.push_back({std::move(target), std::move(fn)});
-    ++delivered_;
-    if (!posted_) {
-      posted_ = true;
-      ++runs_;
+    std::lock_guard lock(l.mutex);
+    l.items.push_back({std::move(target), std::move(fn)});
+    if (!l.posted) {
+      l.posted = true;
       post = true;
     }
   }
-  if (post) net::post(io_, run_op(shared_from_this()));
+  ++delivered_;
+  if (post) {
+    ++runs_;
+    net::post(l.io, run_op(shared_from_this(), l));
+  }
 }
 
-void completion_relay::run() {
+void completion_relay::run(lane& l) {
   std::vector<item> batch;
   {
-    std::lock_guard lock(mutex_);
-    batch.swap(items_);
-    posted_ = false;
+    std::lock_guard lock(l.mutex);
+    batch.swap(l.items);
+    l.posted = false;
   }
   // Each on its strand: inline when the strand is free, queued behind it otherwise.
   for (auto& i : batch) net::dispatch(i.target, std::move(i.fn));
 }
 
-void completion_relay::discard() {
+void completion_relay::discard(lane& l) {
   std::vector<item> dropped;
-  std::lock_guard lock(mutex_);
-  dropped.swap(items_);
-  posted_ = false;
+  std::lock_guard lock(l.mutex);
+  dropped.swap(l.items);
+  l.posted = false;
   // `dropped` is destroyed after the lock is released (declared first).
-}
-
-std::size_t completion_relay::delivered() const {
-  std::lock_guard lock(mutex_);
-  return delivered_;
-}
-
-std::size_t completion_relay::runs() const {
-  std::lock_guard lock(mutex_);
-  return runs_;
 }
 
 }  // namespace caliper_sessiond::http

@@ -58,7 +58,11 @@ TEST_F(durability_crash, kill_9_during_load_loses_no_acknowledged_event) {
 }
 
 TEST_F(durability_crash, sigterm_during_load_exits_0_and_loses_nothing) {
-  server_process server(server_opts(url_));
+  // Three I/O threads (three event loops) whatever the machine: their completions each come
+  // back to their own thread, and a shutdown stops them all.
+  auto opts = server_opts(url_);
+  opts.extra_toml = "threads = 3\n";
+  server_process server(opts);
   ASSERT_TRUE(server.start()) << server.log();
   load_run load(server, load_opts(8, 1600, 90));
   ASSERT_TRUE(wait_until([&] { return metric(server, R"(caliper_journal_records_total{state="appended"})") >= 600; },

@@ -66,6 +66,43 @@ TEST(completion_relay, later_completions_take_a_new_run) {
   EXPECT_EQ(relay->runs(), 3u);
 }
 
+TEST(completion_relay, each_io_context_has_its_own_lane_and_thread) {
+  // The server runs one io_context per I/O thread: a completion must be run by the thread of
+  // its connection's io_context, from a run posted to that io_context only.
+  net::io_context a(1), b(1);
+  auto relay = std::make_shared<completion_relay>(std::vector{a.get_executor(), b.get_executor()});
+  auto sa = net::make_strand(a);
+  auto sb = net::make_strand(b);
+  std::atomic<int> ran_a{0}, ran_b{0}, wrong{0};
+  std::thread::id thread_a, thread_b;
+  for (int i = 0; i < 10; ++i) {
+    relay->deliver(sa, [&] {
+      ++ran_a;
+      if (std::this_thread::get_id() != thread_a || !sa.running_in_this_thread()) ++wrong;
+    });
+    relay->deliver(sb, [&] {
+      ++ran_b;
+      if (std::this_thread::get_id() != thread_b || !sb.running_in_this_thread()) ++wrong;
+    });
+  }
+  EXPECT_EQ(relay->runs(), 2u) << "one run per lane";
+  // Only b's thread runs first: a's completions must wait for a's own thread.
+  std::thread tb([&] {
+    thread_b = std::this_thread::get_id();
+    b.run();
+  });
+  tb.join();
+  EXPECT_EQ(ran_b, 10);
+  EXPECT_EQ(ran_a, 0) << "a's completions ran on b's thread";
+  std::thread ta([&] {
+    thread_a = std::this_thread::get_id();
+    a.run();
+  });
+  ta.join();
+  EXPECT_EQ(ran_a, 10);
+  EXPECT_EQ(wrong, 0);
+}
+
 TEST(completion_relay, a_stopped_io_context_releases_what_waits_in_the_relay) {
   auto token = std::make_shared<int>(0);
   std::shared_ptr<completion_relay> relay;  // outlives the io_context, as the server state may

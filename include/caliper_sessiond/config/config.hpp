@@ -34,7 +34,7 @@ struct server_config {
   std::size_t body_limit = 4 * 1024 * 1024;  ///< bytes of request body
   std::size_t header_limit = 16 * 1024;      ///< bytes of request head
   std::chrono::seconds read_timeout{30};     ///< per request, and idle keep-alive
-  unsigned threads = 0;                      ///< I/O threads; 0 = one per core
+  unsigned threads = 0;                      ///< I/O threads (one event loop each); 0 = half the cores, at least 1
   std::size_t max_connections = 10'000;
   // Hardening (DESIGN section 5, second wave): limits a client without a key can reach.
   std::size_t max_connections_per_ip = 256;             ///< open connections from one address

@@ -43,7 +43,10 @@ public:
   /// The bound port (useful with port 0).
   std::uint16_t port() const;
 
-  /// Serves on one thread per core until SIGTERM/SIGINT has drained every connection.
+  /// The I/O threads run() serves on (server.threads, or its default for this machine).
+  unsigned threads() const;
+
+  /// Serves on server.threads I/O threads until SIGTERM/SIGINT has drained every connection.
   /// SIGHUP reloads the TLS certificate and the API keys through `hooks.reload`.
   void run(server_hooks hooks);
 
