@@ -96,14 +96,27 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   // So does the id column when some id is not a UUID here: the server then refuses that row
   // with the same error the text statement would get, and bisection finds it.
   encode::array_literal actions, addresses, id_text;
-  binary_array ids(encode::uuid_oid), event_times(encode::timestamptz_oid),
-      received(encode::timestamptz_oid), reject_received(encode::timestamptz_oid);
-  std::array<binary_array, 14> texts{
-      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-      binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-      binary_array(encode::text_oid), binary_array(encode::text_oid)};
+  // The binary arrays are built in place and kept by the writer's thread from one batch to the
+  // next: a batch of 1,000 events is ~1 MB of them, which grown and copied again for each batch
+  // (and mapped and unmapped by malloc: it is over its mmap threshold) cost the writer more
+  // than the rest of its encoding.
+  struct builders {
+    binary_array ids{encode::uuid_oid}, event_times{encode::timestamptz_oid}, received{encode::timestamptz_oid},
+        reject_received{encode::timestamptz_oid};
+    std::array<binary_array, 14> texts{
+        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
+        binary_array(encode::text_oid), binary_array(encode::text_oid)};
+    void clear() {
+      for (auto* a : {&ids, &event_times, &received, &reject_received}) a->clear();
+      for (auto& a : texts) a.clear();
+    }
+  };
+  thread_local builders b;
+  b.clear();
+  auto& [ids, event_times, received, reject_received, texts] = b;
   bool ids_binary = true;
   for (const event_row& r : rows) {
     const caliper::session_event& e = *r.event;
@@ -134,12 +147,14 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     texts[12].add(r.raw);
   }
   // Parameter order as in array_statement_sql; 0 = text format, 1 = binary.
-  std::array<std::string, array_statement_params> data{
-      ids_binary ? ids.finish() : id_text.finish(), texts[0].finish(), actions.finish(),
-      event_times.finish(), texts[1].finish(), texts[2].finish(), texts[3].finish(),
-      texts[4].finish(), texts[5].finish(), texts[6].finish(), texts[7].finish(),
-      addresses.finish(), texts[8].finish(), texts[9].finish(), received.finish(),
-      reject_received.finish(), texts[10].finish(), texts[11].finish(), texts[12].finish()};
+  const std::string id_literal = ids_binary ? std::string() : id_text.finish();
+  const std::string action_literal = actions.finish(), address_literal = addresses.finish();
+  const std::array<std::string_view, array_statement_params> data{
+      ids_binary ? ids.view() : std::string_view(id_literal), texts[0].view(), action_literal,
+      event_times.view(), texts[1].view(), texts[2].view(), texts[3].view(),
+      texts[4].view(), texts[5].view(), texts[6].view(), texts[7].view(),
+      address_literal, texts[8].view(), texts[9].view(), received.view(),
+      reject_received.view(), texts[10].view(), texts[11].view(), texts[12].view()};
   std::array<int, array_statement_params> formats{};
   formats.fill(1);
   formats[0] = ids_binary ? 1 : 0;
@@ -148,7 +163,7 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   std::array<const char*, array_statement_params> values{};
   std::array<int, array_statement_params> lengths{};
   for (std::size_t i = 0; i < data.size(); ++i) {
-    values[i] = data[i].c_str();
+    values[i] = data[i].data();
     lengths[i] = static_cast<int>(data[i].size());
   }
   const auto r = conn.exec_prepared(array_statement_name, values, lengths, formats,

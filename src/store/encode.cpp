@@ -86,20 +86,36 @@ void binary_array::add_int64(std::int64_t value) {
   ++count_;
 }
 
-std::string binary_array::finish() {
-  std::string out;
-  out.reserve(20 + body_.size());
-  append_be32(out, count_ > 0 ? 1 : 0);  // dimensions: an empty array has none
-  append_be32(out, has_null_ ? 1 : 0);
-  append_be32(out, oid_);
-  if (count_ > 0) {
-    append_be32(out, static_cast<std::uint32_t>(count_));
-    append_be32(out, 1);  // lower bound
-    out.append(body_);
-  }
-  body_.clear();
+std::string_view binary_array::view() {
+  char* h = body_.data();
+  const auto put = [&h](std::uint32_t v) {
+    *h++ = static_cast<char>(v >> 24);
+    *h++ = static_cast<char>(v >> 16);
+    *h++ = static_cast<char>(v >> 8);
+    *h++ = static_cast<char>(v);
+  };
+  put(count_ > 0 ? 1 : 0);  // dimensions: an empty array has none, nor their length and bound
+  put(has_null_ ? 1 : 0);
+  put(oid_);
+  if (count_ == 0) return std::string_view(body_.data(), 12);
+  put(static_cast<std::uint32_t>(count_));
+  put(1);  // lower bound
+  return body_;
+}
+
+void binary_array::clear() {
+  // Kept for the next batch up to a bound: one batch of large values (rejects' raw JSON) must
+  // not pin its memory for the life of the thread.
+  constexpr std::size_t keep_max = 1 << 20;
+  if (body_.capacity() > keep_max) std::string(header_bytes, '\0').swap(body_);
+  body_.resize(header_bytes);
   count_ = 0;
   has_null_ = false;
+}
+
+std::string binary_array::finish() {
+  std::string out(view());
+  clear();
   return out;
 }
 

@@ -36,18 +36,25 @@ constexpr std::uint32_t timestamptz_oid = 1184;
 /// Builds a one-dimensional array in PostgreSQL's binary format (what array_recv reads).
 class binary_array {
 public:
-  explicit binary_array(std::uint32_t element_oid) : oid_(element_oid) {}
+  explicit binary_array(std::uint32_t element_oid) : body_(header_bytes, '\0'), oid_(element_oid) {}
   /// One element's binary value: for text its UTF-8 bytes, for uuid its 16 bytes.
   void add(std::string_view bytes);
   void add_nullable(const std::optional<std::string>& element);  ///< NULL when absent
   void add_null();
   /// An 8-byte big-endian integer: int8, or timestamptz as microseconds since 2000-01-01.
   void add_int64(std::int64_t value);
-  /// The array; the builder is empty again afterwards.
+  /// The array, built in place: valid until the next add or clear.
+  std::string_view view();
+  /// Empty again, keeping its memory: a writer that reuses its builders for every batch
+  /// neither grows nor copies them again.
+  void clear();
+  /// The array as a string of its own; the builder is empty again afterwards.
   std::string finish();
 
 private:
-  std::string body_;
+  /// Dimensions, has-null flag, element type, then length and lower bound of the one dimension.
+  static constexpr std::size_t header_bytes = 20;
+  std::string body_;  ///< the header's room, then the elements
   std::int32_t count_ = 0;
   bool has_null_ = false;
   std::uint32_t oid_;

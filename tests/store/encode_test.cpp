@@ -48,6 +48,29 @@ TEST(binary_array_test, empty_array_has_no_dimensions) {
   EXPECT_EQ(a.finish(), std::string("\0\0\0\0\0\0\0\0\0\0\x0B\x86", 12));
 }
 
+TEST(binary_array_test, a_builder_cleared_for_the_next_batch_builds_the_same_arrays_in_place) {
+  binary_array reused(text_oid);
+  for (int round = 0; round < 3; ++round) {
+    binary_array fresh(text_oid);
+    const int n = round == 1 ? 0 : 100 * (round + 1);  // an empty batch in the middle
+    for (int i = 0; i < n; ++i) {
+      const std::string v(static_cast<std::size_t>(i % 37), static_cast<char>('a' + i % 26));
+      if (i % 11 == 3) {
+        reused.add_null();
+        fresh.add_null();
+      } else {
+        reused.add(v);
+        fresh.add(v);
+      }
+    }
+    const std::string_view in_place = reused.view();
+    EXPECT_EQ(in_place, reused.view()) << "view() may be called again";
+    EXPECT_EQ(std::string(in_place), fresh.finish()) << "round " << round;
+    reused.clear();
+  }
+  EXPECT_EQ(reused.finish(), std::string("\0\0\0\0\0\0\0\0\0\0\0\x19", 12));
+}
+
 TEST(binary_array_test, int64_elements_are_big_endian) {
   binary_array a(timestamptz_oid);
   a.add_int64(-2);
