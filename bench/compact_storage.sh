@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Issue 12 item 3, measured before it is built: what a compact layout of the events would save
+# in bytes and cost in PostgreSQL's CPU, against today's tables, on the same rows.
+#
+#   bench/compact_storage.sh [--rows N] [--batch B] [--sessions-fillfactor F]
+#                                      (defaults: 1,000,000 rows, 1,000 a batch, fillfactor 90)
+#
+# The rows are caliper-copy-ceiling's campus shape (--session-events 2: every session a LoggedIn
+# and, thousands of rows later, its LoggedOut or TimedOut), COPYed once into a staging table.
+# Then, each in a fresh database, batches of B rows are inserted the way the writer would, one
+# transaction per batch, from one connection whose backend CPU is read from /proc:
+#   wide     today: INSERT INTO caliper.session_events ... ON CONFLICT DO NOTHING RETURNING; the
+#            statement trigger keeps caliper.sessions (sql/001-008, as migrated by the server)
+#   compact  a prototype: the long repeated values (actor, user, LMS and external ids, user
+#            agent, edApp, sensor, and the session IRIs up to their last '/') in one dictionary
+#            table whose integer keys the writer would cache (resolved before the timing starts,
+#            as a warm cache would send them); sessions keyed by a bigint, with their IRI's own
+#            part and their name stored once; each batch upserts its sessions and inserts its
+#            events with the sessions' keys in one statement (no trigger). Same indexes as today:
+#            primary key (event_id, event_time), BRIN on event_time; sessions by key,
+#            started_at, user. --sessions-fillfactor (default 90) for caliper.sessions' pages.
+# Prints, per layout: rows/s, backend CPU µs per event, and bytes per event of the events and
+# sessions tables with their indexes (and the dictionary, for compact).
+# Needs the bench build (CALIPER_BENCH_BUILD, default build/bench) for the server's migrations
+# and caliper-copy-ceiling; PostgreSQL 15's binaries. Runs its own cluster in a temporary folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rows=1000000 batch=1000 fillfactor=90
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --rows) rows=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --sessions-fillfactor) fillfactor=$2; shift 2 ;;
+    *) echo "usage: $0 [--rows N] [--batch B] [--sessions-fillfactor F]" >&2; exit 2 ;;
+  esac
+done
+build=${CALIPER_BENCH_BUILD:-build/bench}
+bin=$build/src/app/caliper-sessiond
+copy=$build/bench/caliper-copy-ceiling
+[[ -x $bin && -x $copy ]] || { echo "build the bench preset first: cmake --preset bench && cmake --build --preset bench" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/caliper-compact.XXXXXX)
+chmod 755 "$work"
+# CALIPER_COMPACT_KEEP=1 leaves the cluster running and its folder in place, to look further.
+if [[ -z ${CALIPER_COMPACT_KEEP:-} ]]; then
+  trap 'scripts/pg-cluster stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+else
+  echo "compact: cluster kept in $work (scripts/pg-cluster stop $work/pg)" >&2
+fi
+PG_CLUSTER_FSYNC=off scripts/pg-cluster init "$work/pg" >/dev/null
+scripts/pg-cluster start "$work/pg" >/dev/null
+url() { scripts/pg-cluster url "$work/pg" "$1"; }
+q() { psql "$(url "$1")" -X -qAt -v ON_ERROR_STOP=1 "${@:2}"; }
+log() { echo "compact $(date -u +%T) $*" >&2; }
+
+fresh_db() {
+  q postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" 2>/dev/null
+  CALIPER_DATABASE_URL=$(url "$1") CALIPER_SERVER_TLS=false CALIPER_API_KEYS=bench:not-used-by-migrate \
+    "$bin" --config /dev/null migrate >/dev/null 2>&1
+}
+
+# The staging rows, once, as text (the columns of caliper.session_events) plus a sequence number.
+fresh_db stage
+q stage -c "CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events)"
+log "staging $rows rows"
+"$copy" --url "$(url stage)" --table public.stage --rows "$rows" --batch 10000 --connections 1 \
+  --session-events 2 >/dev/null
+q stage -c "ALTER TABLE public.stage ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY" \
+  -c "CREATE UNIQUE INDEX ON public.stage (n)" -c "VACUUM ANALYZE public.stage"
+q stage -c "\\copy (SELECT * FROM public.stage ORDER BY n) TO '$work/stage.tsv'"
+
+# Inserts the staged rows in batches with one backend, printing "seconds cpu_seconds".
+# $1 database, $2 the SQL of one batch with :lo and :hi (psql variables) for its rows.
+timed_batches() {
+  local db=$1 sql=$2 script="$work/batches.sql"
+  {
+    echo "SELECT pg_backend_pid() AS pid \\gset"
+    echo "\\setenv CALIPER_PID :pid"
+    echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu0; date +%s.%N > $work/t0"
+    local lo=0
+    while [[ $lo -lt $rows ]]; do
+      echo "\\set lo $lo"
+      echo "\\set hi $((lo + batch))"
+      echo "$sql"
+      lo=$((lo + batch))
+    done
+    echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu1; date +%s.%N > $work/t1"
+  } > "$script"
+  q "$db" -f "$script" >/dev/null
+  python3 - "$work" <<'PY'
+import os, sys
+w = sys.argv[1]
+hz = os.sysconf("SC_CLK_TCK")
+def cpu(p):
+    f = open(p).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / hz
+t = float(open(w + "/t1").read()) - float(open(w + "/t0").read())
+print(f"{t:.2f} {cpu(w + '/cpu1') - cpu(w + '/cpu0'):.2f}")
+PY
+}
+
+report() {  # $1 layout, $2 "seconds cpu", $3 bytes
+  read -r secs cpu <<<"$2"
+  python3 - "$1" "$rows" "$secs" "$cpu" "$3" <<'PY'
+import sys
+name, rows, secs, cpu, size = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5].split()
+total = sum(int(x) for x in size)
+print(f"| {name} | {rows:,} | {rows/secs:,.0f} | {cpu*1e6/rows:.1f} | " + " | ".join(f"{int(x)/rows:.0f}" for x in size) + f" | {total/rows:.0f} |")
+PY
+}
+
+# --- wide: today's tables and trigger -------------------------------------------------------------
+# $1 database, $2 "off" to disable the sessions trigger (the cost of the sessions, by difference).
+run_wide() {
+  local db=$1
+  fresh_db "$db"
+  q "$db" -c "CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events INCLUDING DEFAULTS, n bigint)" \
+    -c "\\copy public.stage FROM '$work/stage.tsv'" -c "CREATE UNIQUE INDEX ON public.stage (n)" -c "VACUUM ANALYZE public.stage"
+  [[ ${2:-on} == off ]] && q "$db" -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+  log "$db: inserting"
+  timing=$(timed_batches "$db" "INSERT INTO caliper.session_events SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at FROM public.stage WHERE n > :lo AND n <= :hi ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
+  q "$db" -c "VACUUM ANALYZE caliper.session_events, caliper.sessions"
+  size=$(q "$db" -c "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'caliper.session_events'::regclass), pg_total_relation_size('caliper.sessions'), 0" | tr '|' ' ')
+}
+
+# --- compact: the prototype ------------------------------------------------------------------------
+# $1 database, $2 "off" to insert the events alone (no sessions: the cost of the sessions).
+run_compact() {
+  local db=$1
+  fresh_db "$db"
+sed "s/FILLFACTOR/$fillfactor/" <<'SQL' | q "$db"
+CREATE SCHEMA cx;
+-- Every long repeated value once; the writer would cache value -> id in memory.
+CREATE TABLE cx.texts (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, value text NOT NULL UNIQUE);
+CREATE TABLE cx.sources (id smallint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL UNIQUE);
+CREATE TABLE cx.sessions (
+  id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  started_at       timestamptz,
+  ended_at         timestamptz,
+  first_event_at   timestamptz NOT NULL,
+  last_event_at    timestamptz NOT NULL,
+  user_id          integer     NOT NULL,
+  user_external_id integer,
+  source           smallint    NOT NULL,
+  end_reason       "char"      NOT NULL DEFAULT 'o',  -- o open, L LoggedOut, T TimedOut
+  session_prefix   integer     NOT NULL,  -- the IRI up to its last '/', in the dictionary
+  session_tail     text        NOT NULL,  -- the rest: the session's own part
+  session_name     text
+) WITH (fillfactor = FILLFACTOR);
+CREATE UNIQUE INDEX sessions_key ON cx.sessions (source, session_prefix, session_tail);
+CREATE INDEX ON cx.sessions (started_at);
+CREATE INDEX ON cx.sessions (user_id);
+CREATE TABLE cx.events (
+  event_time       timestamptz NOT NULL,
+  received_at      timestamptz NOT NULL,
+  session          bigint,
+  event_id         uuid        NOT NULL,
+  actor            integer     NOT NULL,
+  user_id          integer     NOT NULL,
+  user_lms_id      integer,
+  user_external_id integer,
+  user_agent       integer,
+  ed_app           integer,
+  sensor           integer     NOT NULL,
+  source           smallint    NOT NULL,
+  action           caliper.session_action NOT NULL,
+  ip_address       inet,
+  PRIMARY KEY (event_id, event_time)
+) PARTITION BY RANGE (event_time);
+CREATE TABLE cx.events_default PARTITION OF cx.events DEFAULT;
+CREATE INDEX ON ONLY cx.events USING brin (event_time);
+CREATE INDEX ON cx.events_default USING brin (event_time);
+CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events INCLUDING DEFAULTS, n bigint);
+SQL
+q "$db" -c "\\copy public.stage FROM '$work/stage.tsv'"
+# The warm cache: every value's key resolved before the timing (the writer would send integers).
+q "$db" <<'SQL'
+INSERT INTO cx.sources (name) SELECT DISTINCT source FROM public.stage;
+INSERT INTO cx.texts (value)
+  SELECT DISTINCT v FROM public.stage,
+    LATERAL (VALUES (actor_id), (user_id), (user_lms_id), (user_external_id), (user_agent),
+                    (ed_app_id), (sensor), (regexp_replace(session_id, '[^/]*$', ''))) x(v)
+  WHERE v IS NOT NULL;
+CREATE UNLOGGED TABLE public.keyed AS
+  SELECT s.n, s.event_id, so.id AS source, s.action, s.event_time, a.id AS actor, u.id AS user_id,
+         l.id AS user_lms_id, x.id AS user_external_id, sp.id AS session_prefix,
+         substring(s.session_id from '[^/]*$') AS session_tail, s.session_name,
+         ua.id AS user_agent, s.ip_address, e.id AS ed_app, se.id AS sensor, s.received_at
+  FROM public.stage s
+  JOIN cx.sources so ON so.name = s.source
+  JOIN cx.texts a ON a.value = s.actor_id
+  JOIN cx.texts u ON u.value = s.user_id
+  LEFT JOIN cx.texts l ON l.value = s.user_lms_id
+  LEFT JOIN cx.texts x ON x.value = s.user_external_id
+  LEFT JOIN cx.texts sp ON sp.value = regexp_replace(s.session_id, '[^/]*$', '')
+  LEFT JOIN cx.texts ua ON ua.value = s.user_agent
+  LEFT JOIN cx.texts e ON e.value = s.ed_app_id
+  JOIN cx.texts se ON se.value = s.sensor;
+CREATE UNIQUE INDEX ON public.keyed (n);
+VACUUM ANALYZE public.keyed, cx.texts, cx.sources;
+SQL
+log "$db: inserting"
+# One statement per batch: the batch's sessions merged (the rules of sql/003, on integer keys),
+# then its events with their sessions' keys.
+if [[ ${2:-on} == off ]]; then
+    timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi)
+INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
+SELECT b.event_time, b.received_at, NULL, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+FROM b ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
+  else
+    timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi),
+s AS (
+  INSERT INTO cx.sessions AS t (source, session_prefix, session_tail, session_name, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)
+  SELECT source, session_prefix, session_tail, min(session_name),
+         (array_agg(user_id ORDER BY action <> 'LoggedIn', event_time, user_id))[1],
+         min(user_external_id),
+         min(event_time) FILTER (WHERE action = 'LoggedIn'),
+         min(event_time) FILTER (WHERE action <> 'LoggedIn'),
+         COALESCE((array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::\"char\" ORDER BY event_time, action <> 'LoggedOut') FILTER (WHERE action <> 'LoggedIn'))[1], 'o'),
+         min(event_time), max(event_time)
+  FROM b WHERE session_tail IS NOT NULL GROUP BY source, session_prefix, session_tail
+  ORDER BY source, session_prefix, session_tail  -- one lock order for concurrent batches
+  ON CONFLICT (source, session_prefix, session_tail) DO UPDATE SET
+    started_at = LEAST(t.started_at, EXCLUDED.started_at),
+    user_id = CASE WHEN EXCLUDED.started_at < t.started_at OR t.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.user_id ELSE t.user_id END,
+    user_external_id = COALESCE(t.user_external_id, EXCLUDED.user_external_id),
+    ended_at = LEAST(t.ended_at, EXCLUDED.ended_at),
+    end_reason = CASE WHEN t.ended_at IS NULL OR EXCLUDED.ended_at < t.ended_at THEN EXCLUDED.end_reason ELSE t.end_reason END,
+    first_event_at = LEAST(t.first_event_at, EXCLUDED.first_event_at),
+    last_event_at = GREATEST(t.last_event_at, EXCLUDED.last_event_at)
+  RETURNING id, source, session_prefix, session_tail)
+INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
+SELECT b.event_time, b.received_at, s.id, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+FROM b LEFT JOIN s ON s.source = b.source AND s.session_prefix = b.session_prefix AND s.session_tail = b.session_tail
+ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
+  fi
+q "$db" -c "VACUUM ANALYZE cx.events, cx.sessions"
+size=$(q "$db" -c "SELECT pg_total_relation_size('cx.events_default'), pg_total_relation_size('cx.sessions'), pg_total_relation_size('cx.texts') + pg_total_relation_size('cx.sources')" | tr '|' ' ')
+  local want_null=0
+  [[ ${2:-on} == off ]] && want_null=$rows
+  check=$(q "$db" -c "SELECT (SELECT count(*) FROM cx.events) = $rows AND (SELECT count(*) FROM cx.events WHERE session IS NULL) = $want_null")
+  [[ $check == t ]] || { echo "$db: the prototype lost rows or sessions" >&2; exit 1; }
+}
+
+declare -A timings sizes
+for layout in wide wide_nosessions compact compact_nosessions; do
+  case $layout in
+    wide) run_wide wide on ;;
+    wide_nosessions) run_wide wide_nosessions off ;;
+    compact) run_compact compact on ;;
+    compact_nosessions) run_compact compact_nosessions off ;;
+  esac
+  timings[$layout]=$timing
+  sizes[$layout]=$size
+done
+echo "| layout | rows | rows/s | backend CPU µs/event | events B/event | sessions B/event | dictionary B/event | total B/event |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for layout in wide wide_nosessions compact compact_nosessions; do report "$layout" "${timings[$layout]}" "${sizes[$layout]}"; done
+python3 - "${timings[wide]}" "${timings[wide_nosessions]}" "${timings[compact]}" "${timings[compact_nosessions]}" <<'PY'
+import sys
+cpu = [float(a.split()[1]) for a in sys.argv[1:]]
+print(f"sessions' cost (CPU with / without, minus 1): wide {cpu[0]/cpu[1]-1:+.0%}, compact {cpu[2]/cpu[3]-1:+.0%}; "
+      f"compact with sessions against wide with them: {cpu[2]/cpu[0]-1:+.0%} CPU per event")
+PY
