@@ -18,7 +18,7 @@
 #            part and their name stored once; each batch upserts its sessions and inserts its
 #            events with the sessions' keys in one statement (no trigger). Same indexes as today:
 #            primary key (event_id, event_time), BRIN on event_time; sessions by key,
-#            started_at, user. --sessions-fillfactor (default 90) for caliper.sessions' pages.
+#            started_at, user (a btree on the integer; today's is a hash on the IRI). --sessions-fillfactor (default 90) for caliper.sessions' pages.
 # Prints, per layout: rows/s, backend CPU µs per event, and bytes per event of the events and
 # sessions tables with their indexes (and the dictionary, for compact).
 # Needs the bench build (CALIPER_BENCH_BUILD, default build/bench) for the server's migrations

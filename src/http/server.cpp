@@ -58,7 +58,7 @@ struct server::impl {
   net::signal_set signals{control, SIGINT, SIGTERM, SIGHUP};
   std::shared_ptr<server_state> state;
   server_hooks hooks;
-  /// For the watchdog: lanes other than the first that have run a heartbeat since the last ping.
+  /// For the watchdog: each lane (the first too) has run a heartbeat since the last check.
   std::vector<std::unique_ptr<std::atomic<bool>>> beat;
 
   /// Half the cores: the journal's flusher and drainer, the writer and usually PostgreSQL share
@@ -188,8 +188,8 @@ struct server::impl {
     net::co_spawn(control, wait_drained(), net::detached);
   }
 
-  /// Pings the watchdog from the first I/O thread while every other one answers its heartbeat
-  /// between two pings, so a stuck event loop, any of them, stops the pings.
+  /// Pings the watchdog from the first I/O thread while every lane answers its heartbeat between
+  /// two checks, so a stuck event loop, any of them, stops the pings.
   net::awaitable<void> watchdog_loop() {
     net::steady_timer timer(*lanes.front());
     for (;;) {

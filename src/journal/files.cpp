@@ -126,6 +126,42 @@ int write_checkpoint(const std::string& dir, position p) {
   return ::rename(tmp.c_str(), final_path.c_str()) == 0 ? 0 : errno;
 }
 
+namespace {
+
+/// What the valid records of a segment's bytes come to, read from the start.
+struct record_walk {
+  std::size_t end = 0;             ///< where the last valid record ends, or the first bad
+                                   ///< region with no valid record after it starts
+  std::uint64_t records = 0;
+  std::uint64_t last_record_bytes = 0;
+  std::uint64_t corrupt_regions = 0;  ///< bad bytes followed by valid records
+};
+
+record_walk walk_records(std::string_view all) {
+  record_walk w;
+  while (w.end < all.size()) {
+    const auto rec = parse_record(all.substr(w.end));
+    if (rec.status == parse_status::ok) {
+      ++w.records;
+      w.last_record_bytes = rec.size;
+      w.end += rec.size;
+    } else if (auto next = find_next_record(all, w.end + 1)) {
+      ++w.corrupt_regions;  // not a torn write: valid records follow
+      w.end = *next;
+    } else {
+      break;
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+std::uint64_t last_record_size(const std::string& path) {
+  const auto bytes = read_from(path, 0);
+  return bytes ? walk_records(*bytes).last_record_bytes : 0;
+}
+
 std::optional<tail_recovery> recover_tail(const std::string& path, std::string& error) {
   auto bytes = read_from(path, 0);
   if (!bytes) {
@@ -133,33 +169,24 @@ std::optional<tail_recovery> recover_tail(const std::string& path, std::string& 
     return std::nullopt;
   }
   const std::string_view all(*bytes);
+  const auto w = walk_records(all);
   tail_recovery r;
-  std::size_t at = 0;
-  while (at < all.size()) {
-    const auto rec = parse_record(all.substr(at));
-    if (rec.status == parse_status::ok) {
-      ++r.records;
-      r.last_record_bytes = rec.size;
-      at += rec.size;
-      continue;
-    }
-    if (auto next = find_next_record(all, at + 1)) {
-      ++r.corrupt_regions;  // not a torn write: valid records follow
-      at = *next;
-      continue;
-    }
+  r.records = w.records;
+  r.last_record_bytes = w.last_record_bytes;
+  r.corrupt_regions = w.corrupt_regions;
+  r.size = w.end;
+  if (w.end < all.size()) {
+    // A bad region with no valid record after it: a torn write, and the zeros prepared ahead.
     const auto nonzero = all.find_last_not_of('\0');
-    const std::size_t torn_end = nonzero == std::string_view::npos || nonzero < at ? at : nonzero + 1;
-    r.truncated_bytes = torn_end - at;
+    const std::size_t torn_end = nonzero == std::string_view::npos || nonzero < w.end ? w.end : nonzero + 1;
+    r.truncated_bytes = torn_end - w.end;
     r.zero_tail_bytes = all.size() - torn_end;
     fd_guard f{::open(path.c_str(), O_WRONLY | O_CLOEXEC)};
-    if (f.fd < 0 || ::ftruncate(f.fd, static_cast<off_t>(at)) != 0 || ::fdatasync(f.fd) != 0) {
+    if (f.fd < 0 || ::ftruncate(f.fd, static_cast<off_t>(w.end)) != 0 || ::fdatasync(f.fd) != 0) {
       error = "cannot truncate the torn tail of " + path + ": " + std::strerror(errno);
       return std::nullopt;
     }
-    break;
   }
-  r.size = at;
   return r;
 }
 

@@ -46,6 +46,9 @@ struct tail_recovery {
   std::uint64_t corrupt_regions = 0; ///< bad bytes followed by valid records (left for the drainer)
 };
 
+/// The size of the last valid record in a segment (0 when it holds none). Reads the whole file.
+std::uint64_t last_record_size(const std::string& path);
+
 /// Scans the last segment: a bad region with no valid record after it is a torn write and is
 /// truncated (and fdatasync'd); every valid record before it is kept. Zeros there are the room
 /// the flusher prepares ahead of its appends (see journal::impl::prepare_room), not a torn

@@ -82,8 +82,13 @@ void journal::impl::open() {
                     last.path, r->corrupt_regions);
     last.durable_end = r->size;
     replay_last_segment = last_n;
-    // ready() needs the size of a request like the last one: after a restart, the last one journaled.
-    if (r->last_record_bytes > 0) last_record_bytes = r->last_record_bytes;
+    // ready() needs the size of a request like the last one: after a restart, the last one
+    // journaled, in an earlier segment when the last is empty (a start that was refused
+    // everything, on a full journal, leaves one behind).
+    std::uint64_t last_size = r->last_record_bytes;
+    for (auto it = std::next(segments.rbegin()); last_size == 0 && it != segments.rend(); ++it)
+      if (it->second.durable_end > 0) last_size = last_record_size(it->second.path);
+    if (last_size > 0) last_record_bytes = last_size;
   }
   read_pos = segments.empty() ? position{} : position{segments.begin()->first, 0};
   if (checkpoint) {

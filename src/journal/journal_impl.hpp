@@ -83,7 +83,7 @@ struct journal::impl : std::enable_shared_from_this<journal::impl> {
   clock::time_point failed_until{};
   bool last_write_failed = false;  ///< not ready until a write succeeds again
   /// The size of the latest request's record, for ready(): from the last record journaled after a
-  /// restart, a 10-event envelope's size when the journal holds none (an empty last segment).
+  /// restart, a 10-event envelope's size when the journal holds none.
   std::uint64_t last_record_bytes = 8 * 1024;
   std::map<std::uint64_t, segment> segments;
   std::uint64_t active = 0;  ///< the segment appended to

@@ -116,6 +116,11 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   };
   thread_local builders b;
   b.clear();
+  // Cleared on the way out too (an exception included): an idle writer keeps at most the bound.
+  struct clear_on_exit {
+    builders& b;
+    ~clear_on_exit() { b.clear(); }
+  } const clear_after{b};
   auto& [ids, event_times, received, reject_received, texts] = b;
   bool ids_binary = true;
   for (const event_row& r : rows) {

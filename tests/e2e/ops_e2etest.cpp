@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -156,4 +159,48 @@ TEST(ops_partitions_e2e, a_maintenance_run_that_hits_the_cap_warns_and_shows_it_
   EXPECT_EQ(pg_test_env::scalar(o.database_url, "SELECT count(DISTINCT date_trunc('month', event_time)) "
                                                 "FROM caliper.session_events_default"),
             "25");
+}
+
+TEST(ops_watchdog_e2e, every_event_loop_keeps_the_systemd_watchdog_fed) {
+  // Under systemd (WatchdogSec=) the server pings from its I/O threads while each of their event
+  // loops answers: with three of them, the pings must keep coming.
+  const auto env = pg_test_env::from_environment();
+  if (!env) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
+  const std::string path = "/tmp/caliper-notify-" + std::to_string(::getpid());
+  ::unlink(path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{0, 200'000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  // The child inherits these (fork + exec): a ping every 100 ms.
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "200000", 1);
+  server_process::options o;
+  o.database_url = env->create_database("ops_watchdog");
+  o.extra_toml = "threads = 3\n";
+  server_process server(o);
+  const bool started = server.start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  ASSERT_TRUE(started) << server.log();
+  int pings = 0;
+  bool ready = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pings < 10 && std::chrono::steady_clock::now() < deadline) {
+    char buf[512];
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) continue;
+    const std::string msg(buf, static_cast<std::size_t>(n));
+    if (msg.find("READY=1") != std::string::npos) ready = true;
+    if (msg.find("WATCHDOG=1") != std::string::npos) ++pings;
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  EXPECT_TRUE(ready);
+  EXPECT_EQ(pings, 10) << "the watchdog was not fed every 100 ms by a server with three event loops";
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }

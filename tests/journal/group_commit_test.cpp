@@ -91,18 +91,28 @@ TEST(journal_group_commit, size_bound_refuses_and_recovers_once_drained) {
 
 TEST(journal_group_commit, a_restart_on_a_full_journal_is_not_ready_until_it_has_drained) {
   // /readyz must not send traffic to an instance that would refuse it: after a restart the
-  // journal knows the size of a request from the last record it holds.
+  // journal knows the size of a request from the last record it holds, also after a second
+  // restart, when the last segment (made by a start that was refused everything) is empty.
   temp_dir d;
   auto o = options_for(d);
-  o.max_bytes = 256 * 1024;
-  o.segment_bytes = 16 * 1024;
+  o.max_bytes = 512 * 1024;
+  o.segment_bytes = 64 * 1024;
+  constexpr std::size_t events = 400;  // records well over the 8 KiB assumed when none is known
   int accepted = 0;
   {
     fake_sink down(fake_sink::mode::refuse);
     j::journal jr(o, down);
     outcomes out;
-    while (jr.submit(make_batch("fill" + std::to_string(accepted), 10), out.callback())) ++accepted;
+    while (jr.submit(make_batch("fill" + std::to_string(accepted), events), out.callback())) ++accepted;
     ASSERT_TRUE(eventually([&] { return out.committed == accepted; }));
+    jr.stop(std::chrono::milliseconds(0));
+  }
+  for (int restart = 1; restart <= 2; ++restart) {
+    fake_sink down(fake_sink::mode::refuse);  // still down: nothing drains
+    j::journal jr(o, down);
+    EXPECT_FALSE(jr.ready()) << "restart " << restart << ": " << jr.stats().bytes.load() << " bytes journaled";
+    outcomes out;
+    EXPECT_FALSE(jr.submit(make_batch("refused", events), out.callback())) << "restart " << restart;
     jr.stop(std::chrono::milliseconds(0));
   }
   fake_sink sink(fake_sink::mode::hold);  // the database is back, but slow to commit
@@ -113,7 +123,7 @@ TEST(journal_group_commit, a_restart_on_a_full_journal_is_not_ready_until_it_has
   sink.release();
   ASSERT_TRUE(eventually([&] { return jr.drained() && jr.ready(); }));
   outcomes out;
-  EXPECT_TRUE(jr.submit(make_batch("after", 10), out.callback()));
+  EXPECT_TRUE(jr.submit(make_batch("after", events), out.callback()));
 }
 
 TEST(journal_group_commit, write_failure_answers_unavailable_then_recovers) {
