@@ -20,6 +20,10 @@
 #            primary key (event_id, event_time), BRIN on event_time; sessions by key,
 #            started_at, user (a btree on the integer; today's is a hash on the IRI). --sessions-fillfactor (default 90) for caliper.sessions' pages.
 #   compact_split  sessions insert-only: identity, start and end in three tables (see run_compact)
+#   compact_hash   sessions keyed by a 64-bit hash of (source, IRI) the writer computes
+#   compact_fold   the same, the sessions folded every --fold-every batches (default 50) in one
+#                  upsert, the events inserted alone in between
+# CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
 # Prints, per layout: rows/s, backend CPU µs per event, and bytes per event of the events and
 # sessions tables with their indexes (and the dictionary, for compact).
 # Needs the bench build (CALIPER_BENCH_BUILD, default build/bench) for the server's migrations
@@ -27,12 +31,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rows=1000000 batch=1000 fillfactor=90
+rows=1000000 batch=1000 fillfactor=90 fold_every=50
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rows) rows=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --sessions-fillfactor) fillfactor=$2; shift 2 ;;
+    --fold-every) fold_every=$2; shift 2 ;;
     *) echo "usage: $0 [--rows N] [--batch B] [--sessions-fillfactor F]" >&2; exit 2 ;;
   esac
 done
@@ -73,18 +78,27 @@ q stage -c "\\copy (SELECT * FROM public.stage ORDER BY n) TO '$work/stage.tsv'"
 
 # Inserts the staged rows in batches with one backend, printing "seconds cpu_seconds".
 # $1 database, $2 the SQL of one batch with :lo and :hi (psql variables) for its rows.
+# $3, $4 (optional): a second statement with :flo and :fhi, run after every $4 batches and at the
+# end, over the rows of those batches (sessions folded from several batches at once).
 timed_batches() {
-  local db=$1 sql=$2 script="$work/batches.sql"
+  local db=$1 sql=$2 fold=${3:-} every=${4:-0} script="$work/batches.sql"
   {
     echo "SELECT pg_backend_pid() AS pid \\gset"
     echo "\\setenv CALIPER_PID :pid"
     echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu0; date +%s.%N > $work/t0"
-    local lo=0
+    local lo=0 flo=0 n=0
     while [[ $lo -lt $rows ]]; do
       echo "\\set lo $lo"
       echo "\\set hi $((lo + batch))"
       echo "$sql"
       lo=$((lo + batch))
+      n=$((n + 1))
+      if [[ -n $fold ]] && { [[ $((n % every)) -eq 0 ]] || [[ $lo -ge $rows ]]; }; then
+        echo "\\set flo $flo"
+        echo "\\set fhi $lo"
+        echo "$fold"
+        flo=$lo
+      fi
     done
     echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu1; date +%s.%N > $work/t1"
   } > "$script"
@@ -188,6 +202,7 @@ CREATE UNLOGGED TABLE public.keyed AS
   SELECT s.n, s.event_id, so.id AS source, s.action, s.event_time, a.id AS actor, u.id AS user_id,
          l.id AS user_lms_id, x.id AS user_external_id, sp.id AS session_prefix,
          substring(s.session_id from '[^/]*$') AS session_tail, s.session_name,
+         hashtextextended(so.id || ' ' || s.session_id, 0) AS session_hash,
          ua.id AS user_agent, s.ip_address, e.id AS ed_app, se.id AS sensor, s.received_at
   FROM public.stage s
   JOIN cx.sources so ON so.name = s.source
@@ -202,6 +217,30 @@ CREATE UNLOGGED TABLE public.keyed AS
 CREATE UNIQUE INDEX ON public.keyed (n);
 VACUUM ANALYZE public.keyed, cx.texts, cx.sources;
 SQL
+  if [[ ${2:-on} == hash || ${2:-on} == fold ]]; then
+    # Sessions keyed by a 64-bit hash of (source, IRI) that the writer computes: no lookup by
+    # text, no second unique index. (A real design must detect a collision: the row keeps the
+    # IRI, and a different one under the same key would need another key.)
+    sed "s/FILLFACTOR/$fillfactor/" <<'SQL' | q "$db"
+DROP TABLE cx.sessions;
+CREATE TABLE cx.sessions (
+  id               bigint      PRIMARY KEY,
+  started_at       timestamptz,
+  ended_at         timestamptz,
+  first_event_at   timestamptz NOT NULL,
+  last_event_at    timestamptz NOT NULL,
+  user_id          integer     NOT NULL,
+  user_external_id integer,
+  source           smallint    NOT NULL,
+  end_reason       "char"      NOT NULL DEFAULT 'o',
+  session_prefix   integer     NOT NULL,
+  session_tail     text        NOT NULL,
+  session_name     text
+) WITH (fillfactor = FILLFACTOR);
+CREATE INDEX ON cx.sessions (started_at);
+CREATE INDEX ON cx.sessions (user_id);
+SQL
+  fi
   if [[ ${2:-on} == split ]]; then
     # Insert-only sessions: the session's identity once (never updated), its start and its end
     # in tables of their own, each written once and updated only when an earlier one arrives
@@ -235,7 +274,54 @@ SQL
 log "$db: inserting"
 # One statement per batch: the batch's sessions merged (the rules of sql/003, on integer keys),
 # then its events with their sessions' keys.
-if [[ ${2:-on} == split ]]; then
+if [[ ${2:-on} == hash ]]; then
+    timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi),
+s AS (
+  INSERT INTO cx.sessions AS t (id, source, session_prefix, session_tail, session_name, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)
+  SELECT session_hash, source, session_prefix, session_tail, min(session_name),
+         (array_agg(user_id ORDER BY action <> 'LoggedIn', event_time, user_id))[1],
+         min(user_external_id),
+         min(event_time) FILTER (WHERE action = 'LoggedIn'),
+         min(event_time) FILTER (WHERE action <> 'LoggedIn'),
+         COALESCE((array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::\"char\" ORDER BY event_time, action <> 'LoggedOut') FILTER (WHERE action <> 'LoggedIn'))[1], 'o'),
+         min(event_time), max(event_time)
+  FROM b WHERE session_tail IS NOT NULL GROUP BY session_hash, source, session_prefix, session_tail
+  ORDER BY session_hash
+  ON CONFLICT (id) DO UPDATE SET
+    started_at = LEAST(t.started_at, EXCLUDED.started_at),
+    user_id = CASE WHEN EXCLUDED.started_at < t.started_at OR t.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.user_id ELSE t.user_id END,
+    user_external_id = COALESCE(t.user_external_id, EXCLUDED.user_external_id),
+    ended_at = LEAST(t.ended_at, EXCLUDED.ended_at),
+    end_reason = CASE WHEN t.ended_at IS NULL OR EXCLUDED.ended_at < t.ended_at THEN EXCLUDED.end_reason ELSE t.end_reason END,
+    first_event_at = LEAST(t.first_event_at, EXCLUDED.first_event_at),
+    last_event_at = GREATEST(t.last_event_at, EXCLUDED.last_event_at))
+INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
+SELECT b.event_time, b.received_at, b.session_hash, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+FROM b ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
+  elif [[ ${2:-on} == fold ]]; then
+    timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi)
+INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
+SELECT b.event_time, b.received_at, b.session_hash, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+FROM b ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null" "WITH b AS (SELECT * FROM public.keyed WHERE n > :flo AND n <= :fhi)
+INSERT INTO cx.sessions AS t (id, source, session_prefix, session_tail, session_name, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)
+  SELECT session_hash, source, session_prefix, session_tail, min(session_name),
+         (array_agg(user_id ORDER BY action <> 'LoggedIn', event_time, user_id))[1],
+         min(user_external_id),
+         min(event_time) FILTER (WHERE action = 'LoggedIn'),
+         min(event_time) FILTER (WHERE action <> 'LoggedIn'),
+         COALESCE((array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::\"char\" ORDER BY event_time, action <> 'LoggedOut') FILTER (WHERE action <> 'LoggedIn'))[1], 'o'),
+         min(event_time), max(event_time)
+  FROM b WHERE session_tail IS NOT NULL GROUP BY session_hash, source, session_prefix, session_tail
+  ORDER BY session_hash
+  ON CONFLICT (id) DO UPDATE SET
+    started_at = LEAST(t.started_at, EXCLUDED.started_at),
+    user_id = CASE WHEN EXCLUDED.started_at < t.started_at OR t.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.user_id ELSE t.user_id END,
+    user_external_id = COALESCE(t.user_external_id, EXCLUDED.user_external_id),
+    ended_at = LEAST(t.ended_at, EXCLUDED.ended_at),
+    end_reason = CASE WHEN t.ended_at IS NULL OR EXCLUDED.ended_at < t.ended_at THEN EXCLUDED.end_reason ELSE t.end_reason END,
+    first_event_at = LEAST(t.first_event_at, EXCLUDED.first_event_at),
+    last_event_at = GREATEST(t.last_event_at, EXCLUDED.last_event_at);" "$fold_every")
+  elif [[ ${2:-on} == split ]]; then
     timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi),
 k AS (SELECT source, session_prefix, session_tail, min(session_name) AS session_name FROM b
       WHERE session_tail IS NOT NULL GROUP BY source, session_prefix, session_tail),
@@ -304,7 +390,7 @@ local sessions="pg_total_relation_size('cx.sessions')"
 }
 
 declare -A timings sizes
-layouts="wide wide_nosessions compact compact_nosessions compact_split"
+layouts=${CALIPER_COMPACT_LAYOUTS:-wide wide_nosessions compact compact_nosessions compact_split compact_hash compact_fold}
 for layout in $layouts; do
   case $layout in
     wide) run_wide wide on ;;
@@ -312,6 +398,8 @@ for layout in $layouts; do
     compact) run_compact compact on ;;
     compact_nosessions) run_compact compact_nosessions off ;;
     compact_split) run_compact compact_split split ;;
+    compact_hash) run_compact compact_hash hash ;;
+    compact_fold) run_compact compact_fold fold ;;
   esac
   timings[$layout]=$timing
   sizes[$layout]=$size
