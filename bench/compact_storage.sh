@@ -139,6 +139,34 @@ run_wide() {
   size=$(q "$db" -c "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'caliper.session_events'::regclass), pg_total_relation_size('caliper.sessions'), 0" | tr '|' ' ')
 }
 
+# The pieces of SQL the compact layouts share, over a CTE b of keyed rows: the merge of a
+# batch's events into their sessions (the rules of sql/003, on integer keys), as the aggregates
+# after a session's key and the update of a session that is there already; the events' insert.
+merge_aggregates=$(cat <<'SQL'
+min(session_name),
+         (array_agg(user_id ORDER BY action <> 'LoggedIn', event_time, user_id))[1],
+         min(user_external_id),
+         min(event_time) FILTER (WHERE action = 'LoggedIn'),
+         min(event_time) FILTER (WHERE action <> 'LoggedIn'),
+         COALESCE((array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::"char" ORDER BY event_time, action <> 'LoggedOut') FILTER (WHERE action <> 'LoggedIn'))[1], 'o'),
+         min(event_time), max(event_time)
+SQL
+)
+merge_set=$(cat <<'SQL'
+    started_at = LEAST(t.started_at, EXCLUDED.started_at),
+    user_id = CASE WHEN EXCLUDED.started_at < t.started_at OR t.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.user_id ELSE t.user_id END,
+    user_external_id = COALESCE(t.user_external_id, EXCLUDED.user_external_id),
+    ended_at = LEAST(t.ended_at, EXCLUDED.ended_at),
+    end_reason = CASE WHEN t.ended_at IS NULL OR EXCLUDED.ended_at < t.ended_at THEN EXCLUDED.end_reason ELSE t.end_reason END,
+    first_event_at = LEAST(t.first_event_at, EXCLUDED.first_event_at),
+    last_event_at = GREATEST(t.last_event_at, EXCLUDED.last_event_at)
+SQL
+)
+events_insert="INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)"
+events_select() {  # $1 the session key's expression
+  echo "SELECT b.event_time, b.received_at, $1, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address"
+}
+
 # --- compact: the prototype ------------------------------------------------------------------------
 # $1 database, $2 "off" to insert the events alone (no sessions: the cost of the sessions), or
 # "split": sessions kept insert-only (below).
@@ -218,28 +246,10 @@ CREATE UNIQUE INDEX ON public.keyed (n);
 VACUUM ANALYZE public.keyed, cx.texts, cx.sources;
 SQL
   if [[ ${2:-on} == hash || ${2:-on} == fold ]]; then
-    # Sessions keyed by a 64-bit hash of (source, IRI) that the writer computes: no lookup by
-    # text, no second unique index. (A real design must detect a collision: the row keeps the
-    # IRI, and a different one under the same key would need another key.)
-    sed "s/FILLFACTOR/$fillfactor/" <<'SQL' | q "$db"
-DROP TABLE cx.sessions;
-CREATE TABLE cx.sessions (
-  id               bigint      PRIMARY KEY,
-  started_at       timestamptz,
-  ended_at         timestamptz,
-  first_event_at   timestamptz NOT NULL,
-  last_event_at    timestamptz NOT NULL,
-  user_id          integer     NOT NULL,
-  user_external_id integer,
-  source           smallint    NOT NULL,
-  end_reason       "char"      NOT NULL DEFAULT 'o',
-  session_prefix   integer     NOT NULL,
-  session_tail     text        NOT NULL,
-  session_name     text
-) WITH (fillfactor = FILLFACTOR);
-CREATE INDEX ON cx.sessions (started_at);
-CREATE INDEX ON cx.sessions (user_id);
-SQL
+    # The same table, keyed by a 64-bit hash of (source, IRI) that the writer computes instead
+    # of a sequence: no lookup by text, no unique index on the IRI. (A real design must detect a
+    # collision: the row keeps the IRI, and a different one under the same key needs another key.)
+    q "$db" -c "ALTER TABLE cx.sessions ALTER COLUMN id DROP IDENTITY" -c "DROP INDEX cx.sessions_key"
   fi
   if [[ ${2:-on} == split ]]; then
     # Insert-only sessions: the session's identity once (never updated), its start and its end
@@ -278,49 +288,25 @@ if [[ ${2:-on} == hash ]]; then
     timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi),
 s AS (
   INSERT INTO cx.sessions AS t (id, source, session_prefix, session_tail, session_name, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)
-  SELECT session_hash, source, session_prefix, session_tail, min(session_name),
-         (array_agg(user_id ORDER BY action <> 'LoggedIn', event_time, user_id))[1],
-         min(user_external_id),
-         min(event_time) FILTER (WHERE action = 'LoggedIn'),
-         min(event_time) FILTER (WHERE action <> 'LoggedIn'),
-         COALESCE((array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::\"char\" ORDER BY event_time, action <> 'LoggedOut') FILTER (WHERE action <> 'LoggedIn'))[1], 'o'),
-         min(event_time), max(event_time)
+  SELECT session_hash, source, session_prefix, session_tail, $merge_aggregates
   FROM b WHERE session_tail IS NOT NULL GROUP BY session_hash, source, session_prefix, session_tail
   ORDER BY session_hash
   ON CONFLICT (id) DO UPDATE SET
-    started_at = LEAST(t.started_at, EXCLUDED.started_at),
-    user_id = CASE WHEN EXCLUDED.started_at < t.started_at OR t.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.user_id ELSE t.user_id END,
-    user_external_id = COALESCE(t.user_external_id, EXCLUDED.user_external_id),
-    ended_at = LEAST(t.ended_at, EXCLUDED.ended_at),
-    end_reason = CASE WHEN t.ended_at IS NULL OR EXCLUDED.ended_at < t.ended_at THEN EXCLUDED.end_reason ELSE t.end_reason END,
-    first_event_at = LEAST(t.first_event_at, EXCLUDED.first_event_at),
-    last_event_at = GREATEST(t.last_event_at, EXCLUDED.last_event_at))
-INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
-SELECT b.event_time, b.received_at, b.session_hash, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+$merge_set)
+$events_insert
+$(events_select b.session_hash)
 FROM b ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
   elif [[ ${2:-on} == fold ]]; then
     timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi)
-INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
-SELECT b.event_time, b.received_at, b.session_hash, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+$events_insert
+$(events_select b.session_hash)
 FROM b ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null" "WITH b AS (SELECT * FROM public.keyed WHERE n > :flo AND n <= :fhi)
 INSERT INTO cx.sessions AS t (id, source, session_prefix, session_tail, session_name, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)
-  SELECT session_hash, source, session_prefix, session_tail, min(session_name),
-         (array_agg(user_id ORDER BY action <> 'LoggedIn', event_time, user_id))[1],
-         min(user_external_id),
-         min(event_time) FILTER (WHERE action = 'LoggedIn'),
-         min(event_time) FILTER (WHERE action <> 'LoggedIn'),
-         COALESCE((array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::\"char\" ORDER BY event_time, action <> 'LoggedOut') FILTER (WHERE action <> 'LoggedIn'))[1], 'o'),
-         min(event_time), max(event_time)
+  SELECT session_hash, source, session_prefix, session_tail, $merge_aggregates
   FROM b WHERE session_tail IS NOT NULL GROUP BY session_hash, source, session_prefix, session_tail
   ORDER BY session_hash
   ON CONFLICT (id) DO UPDATE SET
-    started_at = LEAST(t.started_at, EXCLUDED.started_at),
-    user_id = CASE WHEN EXCLUDED.started_at < t.started_at OR t.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.user_id ELSE t.user_id END,
-    user_external_id = COALESCE(t.user_external_id, EXCLUDED.user_external_id),
-    ended_at = LEAST(t.ended_at, EXCLUDED.ended_at),
-    end_reason = CASE WHEN t.ended_at IS NULL OR EXCLUDED.ended_at < t.ended_at THEN EXCLUDED.end_reason ELSE t.end_reason END,
-    first_event_at = LEAST(t.first_event_at, EXCLUDED.first_event_at),
-    last_event_at = GREATEST(t.last_event_at, EXCLUDED.last_event_at);" "$fold_every")
+$merge_set;" "$fold_every")
   elif [[ ${2:-on} == split ]]; then
     timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi),
 k AS (SELECT source, session_prefix, session_tail, min(session_name) AS session_name FROM b
@@ -343,39 +329,27 @@ en AS (INSERT INTO cx.session_ends AS t (session, ended_at, end_reason)
        ORDER BY ids.id, b.event_time, b.action <> 'LoggedOut'
        ON CONFLICT (session) DO UPDATE SET ended_at = EXCLUDED.ended_at, end_reason = EXCLUDED.end_reason
          WHERE EXCLUDED.ended_at < t.ended_at)
-INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
-SELECT b.event_time, b.received_at, ids.id, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+$events_insert
+$(events_select ids.id)
 FROM b LEFT JOIN ids USING (source, session_prefix, session_tail)
 ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
   elif [[ ${2:-on} == off ]]; then
     timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi)
-INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
-SELECT b.event_time, b.received_at, NULL, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+$events_insert
+$(events_select NULL)
 FROM b ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
   else
     timing=$(timed_batches "$db" "WITH b AS (SELECT * FROM public.keyed WHERE n > :lo AND n <= :hi),
 s AS (
   INSERT INTO cx.sessions AS t (source, session_prefix, session_tail, session_name, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)
-  SELECT source, session_prefix, session_tail, min(session_name),
-         (array_agg(user_id ORDER BY action <> 'LoggedIn', event_time, user_id))[1],
-         min(user_external_id),
-         min(event_time) FILTER (WHERE action = 'LoggedIn'),
-         min(event_time) FILTER (WHERE action <> 'LoggedIn'),
-         COALESCE((array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::\"char\" ORDER BY event_time, action <> 'LoggedOut') FILTER (WHERE action <> 'LoggedIn'))[1], 'o'),
-         min(event_time), max(event_time)
+  SELECT source, session_prefix, session_tail, $merge_aggregates
   FROM b WHERE session_tail IS NOT NULL GROUP BY source, session_prefix, session_tail
   ORDER BY source, session_prefix, session_tail  -- one lock order for concurrent batches
   ON CONFLICT (source, session_prefix, session_tail) DO UPDATE SET
-    started_at = LEAST(t.started_at, EXCLUDED.started_at),
-    user_id = CASE WHEN EXCLUDED.started_at < t.started_at OR t.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.user_id ELSE t.user_id END,
-    user_external_id = COALESCE(t.user_external_id, EXCLUDED.user_external_id),
-    ended_at = LEAST(t.ended_at, EXCLUDED.ended_at),
-    end_reason = CASE WHEN t.ended_at IS NULL OR EXCLUDED.ended_at < t.ended_at THEN EXCLUDED.end_reason ELSE t.end_reason END,
-    first_event_at = LEAST(t.first_event_at, EXCLUDED.first_event_at),
-    last_event_at = GREATEST(t.last_event_at, EXCLUDED.last_event_at)
+$merge_set
   RETURNING id, source, session_prefix, session_tail)
-INSERT INTO cx.events (event_time, received_at, session, event_id, actor, user_id, user_lms_id, user_external_id, user_agent, ed_app, sensor, source, action, ip_address)
-SELECT b.event_time, b.received_at, s.id, b.event_id, b.actor, b.user_id, b.user_lms_id, b.user_external_id, b.user_agent, b.ed_app, b.sensor, b.source, b.action, b.ip_address
+$events_insert
+$(events_select s.id)
 FROM b LEFT JOIN s ON s.source = b.source AND s.session_prefix = b.session_prefix AND s.session_tail = b.session_tail
 ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
   fi
