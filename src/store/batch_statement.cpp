@@ -95,7 +95,7 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   // The enum and inet columns stay text literals: their binary forms are not worth owning.
   // So does the id column when some id is not a UUID here: the server then refuses that row
   // with the same error the text statement would get, and bisection finds it.
-  encode::array_literal actions, addresses, id_text;
+  encode::array_literal actions, addresses;
   // The binary arrays are built in place and kept by the writer's thread from one batch to the
   // next: a batch of 1,000 events is ~1 MB of them, which grown and copied again for each batch
   // (and mapped and unmapped by malloc: it is over its mmap threshold) cost the writer more
@@ -103,20 +103,20 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   struct builders {
     binary_array ids{encode::uuid_oid}, event_times{encode::timestamptz_oid}, received{encode::timestamptz_oid},
         reject_received{encode::timestamptz_oid};
-    std::array<binary_array, 14> texts{
+    std::array<binary_array, 13> texts{
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-        binary_array(encode::text_oid), binary_array(encode::text_oid)};
+        binary_array(encode::text_oid)};
     void clear() {
       for (auto* a : {&ids, &event_times, &received, &reject_received}) a->clear();
       for (auto& a : texts) a.clear();
     }
   };
   thread_local builders b;
-  b.clear();
-  // Cleared on the way out too (an exception included): an idle writer keeps at most the bound.
+  // Cleared on the way out (an exception included), so each call starts empty and an idle
+  // writer keeps at most the bound.
   struct clear_on_exit {
     builders& b;
     ~clear_on_exit() { b.clear(); }
@@ -129,7 +129,6 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
       ids.add(std::string_view(reinterpret_cast<const char*>(id->data()), id->size()));
     else
       ids_binary = false;
-    id_text.add(e.event_id);
     texts[0].add(r.source);
     actions.add(caliper::to_string(e.action));
     event_times.add_int64(e.event_time_us - encode::pg_epoch_offset_us);
@@ -152,7 +151,13 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     texts[12].add(r.raw);
   }
   // Parameter order as in array_statement_sql; 0 = text format, 1 = binary.
-  const std::string id_literal = ids_binary ? std::string() : id_text.finish();
+  // The ids as a text literal only when one of them is not a UUID (rare: a refused batch).
+  std::string id_literal;
+  if (!ids_binary) {
+    encode::array_literal id_text;
+    for (const event_row& r : rows) id_text.add(r.event->event_id);
+    id_literal = id_text.finish();
+  }
   const std::string action_literal = actions.finish(), address_literal = addresses.finish();
   const std::array<std::string_view, array_statement_params> data{
       ids_binary ? ids.view() : std::string_view(id_literal), texts[0].view(), action_literal,
