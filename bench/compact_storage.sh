@@ -23,6 +23,14 @@
 #   compact_hash   sessions keyed by a 64-bit hash of (source, IRI) the writer computes
 #   compact_fold   the same, the sessions folded every --fold-every batches (default 50) in one
 #                  upsert, the events inserted alone in between
+#   wide_staged    today's tables; the trigger only appends the batch's session facts to a heap
+#                  with no index, and every --fold-every batches one statement takes them out and
+#                  merges them (sql/003's merge)
+#   wide_fold      today's tables, the trigger off; the facts merged every --fold-every batches
+#                  straight from the rows, as a writer that kept them in memory would send them
+#   wide_hash      today's trigger with caliper.sessions keyed by a 64-bit hash of (source, IRI)
+#   The three end with the same caliper.sessions as wide (checked when wide runs too); they are
+#   not in the default run: name them in CALIPER_COMPACT_LAYOUTS.
 # CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
 # Prints, per layout: rows/s, backend CPU µs per event, and bytes per event of the events and
 # sessions tables with their indexes (and the dictionary, for compact).
@@ -38,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     --batch) batch=$2; shift 2 ;;
     --sessions-fillfactor) fillfactor=$2; shift 2 ;;
     --fold-every) fold_every=$2; shift 2 ;;
-    *) echo "usage: $0 [--rows N] [--batch B] [--sessions-fillfactor F]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--rows N] [--batch B] [--sessions-fillfactor F] [--fold-every K]" >&2; exit 2 ;;
   esac
 done
 build=${CALIPER_BENCH_BUILD:-build/bench}
@@ -133,9 +141,55 @@ run_wide() {
   q "$db" -c "CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events INCLUDING DEFAULTS, n bigint)" \
     -c "\\copy public.stage FROM '$work/stage.tsv'" -c "CREATE UNIQUE INDEX ON public.stage (n)" -c "VACUUM ANALYZE public.stage"
   [[ ${2:-on} == off ]] && q "$db" -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+  local fold=""
+  if [[ ${2:-on} == staged ]]; then
+    # The trigger only appends the batch's session facts to a heap with no index; every
+    # --fold-every batches one statement takes them out and merges them (sql/003's merge, its
+    # transition table replaced by the DELETE ... RETURNING of the facts).
+    local merge
+    merge=$(q "$db" -c "SELECT pg_get_functiondef('caliper.sessions_after_insert'::regproc)" | python3 -c '
+import re, sys
+f = sys.stdin.read()
+body = f[f.index("WITH ev AS"):f.index("RETURN NULL;")].rstrip().rstrip(";")
+body = re.sub(r"SELECT source, session_id, action, event_time, user_id, user_external_id\s+FROM new_events WHERE session_id IS NOT NULL",
+              "DELETE FROM caliper.session_facts RETURNING source, session_id, action, event_time, user_id, user_external_id", body)
+assert "DELETE FROM caliper.session_facts" in body
+print(body)')
+    q "$db" -c "CREATE TABLE caliper.session_facts (source text NOT NULL, session_id text NOT NULL, action caliper.session_action NOT NULL, event_time timestamptz NOT NULL, user_id text NOT NULL, user_external_id text)" \
+      -c "CREATE OR REPLACE FUNCTION caliper.sessions_after_insert() RETURNS trigger LANGUAGE plpgsql AS \$fn\$ BEGIN INSERT INTO caliper.session_facts SELECT source, session_id, action, event_time, user_id, user_external_id FROM new_events WHERE session_id IS NOT NULL; RETURN NULL; END \$fn\$"
+    fold="$merge;"
+  elif [[ ${2:-on} == hash ]]; then
+    # Today's trigger, the sessions keyed by a 64-bit hash of (source, IRI) instead of the text.
+    local def
+    def=$(q "$db" -c "SELECT pg_get_functiondef('caliper.sessions_after_insert'::regproc)" | python3 -c '
+import sys
+f = sys.stdin.read()
+for a, b in [("INSERT INTO caliper.sessions AS s (source, session_id,", "INSERT INTO caliper.sessions AS s (key, source, session_id,"),
+             ("SELECT span.source, span.session_id, anchor.user_id,", "SELECT hashtextextended(span.source || chr(31) || span.session_id, 0), span.source, span.session_id, anchor.user_id,"),
+             ("ORDER BY span.source, span.session_id", "ORDER BY 1"),
+             ("ON CONFLICT (source, session_id) DO UPDATE SET", "ON CONFLICT (key) DO UPDATE SET")]:
+    assert a in f, a
+    f = f.replace(a, b)
+print(f)')
+    q "$db" -c "ALTER TABLE caliper.sessions DROP CONSTRAINT sessions_pkey, ADD COLUMN key bigint NOT NULL, ADD PRIMARY KEY (key)" -c "$def"
+  elif [[ ${2:-on} == fold ]]; then
+    # The writer keeps its batches' session facts and merges them every --fold-every batches in
+    # one statement (here read back from the staging rows, as the writer would send them).
+    q "$db" -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+    fold=$(q "$db" -c "SELECT pg_get_functiondef('caliper.sessions_after_insert'::regproc)" | python3 -c '
+import re, sys
+f = sys.stdin.read()
+body = f[f.index("WITH ev AS"):f.index("RETURN NULL;")].rstrip().rstrip(";")
+body = re.sub(r"FROM new_events WHERE session_id IS NOT NULL",
+              "FROM public.stage WHERE n > :flo AND n <= :fhi AND session_id IS NOT NULL", body)
+assert "public.stage" in body
+print(body + ";")')
+  fi
   log "$db: inserting"
-  timing=$(timed_batches "$db" "INSERT INTO caliper.session_events SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at FROM public.stage WHERE n > :lo AND n <= :hi ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
+  timing=$(timed_batches "$db" "INSERT INTO caliper.session_events SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at FROM public.stage WHERE n > :lo AND n <= :hi ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null" "$fold" "$fold_every")
   q "$db" -c "VACUUM ANALYZE caliper.session_events, caliper.sessions"
+  # The sessions as analysts see them, to compare the layouts that keep them the same way.
+  digest[$db]=$(q "$db" -c "SELECT count(*) || ' ' || md5(string_agg((source, session_id, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)::text, ',' ORDER BY source, session_id)) FROM caliper.sessions AS s")
   size=$(q "$db" -c "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'caliper.session_events'::regclass), pg_total_relation_size('caliper.sessions'), 0" | tr '|' ' ')
 }
 
@@ -363,12 +417,15 @@ local sessions="pg_total_relation_size('cx.sessions')"
   [[ $check == t ]] || { echo "$db: the prototype lost rows or sessions" >&2; exit 1; }
 }
 
-declare -A timings sizes
+declare -A timings sizes digest
 layouts=${CALIPER_COMPACT_LAYOUTS:-wide wide_nosessions compact compact_nosessions compact_split compact_hash compact_fold}
 for layout in $layouts; do
   case $layout in
     wide) run_wide wide on ;;
     wide_nosessions) run_wide wide_nosessions off ;;
+    wide_staged) run_wide wide_staged staged ;;
+    wide_fold) run_wide wide_fold fold ;;
+    wide_hash) run_wide wide_hash hash ;;
     compact) run_compact compact on ;;
     compact_nosessions) run_compact compact_nosessions off ;;
     compact_split) run_compact compact_split split ;;
@@ -377,6 +434,11 @@ for layout in $layouts; do
   esac
   timings[$layout]=$timing
   sizes[$layout]=$size
+done
+for other in wide_staged wide_fold wide_hash; do
+  [[ -n ${digest[wide]:-} && -n ${digest[$other]:-} ]] || continue
+  [[ ${digest[wide]} == "${digest[$other]}" ]] || { echo "$other's sessions differ from wide's: ${digest[$other]} against ${digest[wide]}" >&2; exit 1; }
+  log "$other: the same ${digest[wide]%% *} sessions as wide"
 done
 echo "| layout | rows | rows/s | backend CPU µs/event | events B/event | sessions B/event | dictionary B/event | total B/event |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
