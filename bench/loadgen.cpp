@@ -11,7 +11,10 @@
 // --max-requests: stop after this many requests in all (0 = until --seconds is over).
 // --reconnect 1: when a connection fails (server killed or restarting), connect again (every
 // 20 ms until --seconds is over) and go on; the request whose connection died got no 200 and
-// is not recorded. Only ids of requests answered 200 go to --ids-out.
+// is not recorded. Only ids of requests answered 200 go to --ids-out. A connection that the
+// server closes after an answer (`Connection: close`: caliper-sessiond does so after
+// server.keepalive_max_requests, 10,000 by default) is opened again at once, always, as real
+// clients do; the output counts them in "server_closes".
 // --idle-connections N: before the load starts, open N more TLS keep-alive connections (one
 // thread drives them all), each posting one 1-event envelope at once and then one every
 // --idle-interval seconds (below the server's read timeout) until --seconds is over: the
@@ -146,13 +149,14 @@ struct shared_results {
   std::mutex mutex;
   std::vector<double> latencies_ms;
   std::vector<std::string> acked_ids;
-  std::uint64_t ok = 0, failed = 0, events = 0, connection_errors = 0;
+  std::uint64_t ok = 0, failed = 0, events = 0, connection_errors = 0, server_closes = 0;
   std::map<int, std::uint64_t> statuses;
   std::atomic<long long> requests_left{0};  ///< with --max-requests
 };
 
-/// How a connection's run ended.
-enum class run_end { done, connection_error };
+/// How a connection's run ended: over, failed, or closed by the server after its answer
+/// (`Connection: close`, e.g. at server.keepalive_max_requests), as a real client reconnects.
+enum class run_end { done, connection_error, server_closed };
 
 template <class Stream>
 run_end drive(Stream& stream, const options& o, int index, clock_type::time_point start, clock_type::time_point end,
@@ -200,6 +204,11 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
     } else {
       ++failed;
     }
+    if (!res.keep_alive()) {
+      how = run_end::server_closed;
+      ++n;
+      break;
+    }
   }
   std::lock_guard lock(out.mutex);
   out.latencies_ms.insert(out.latencies_ms.end(), lat.begin(), lat.end());
@@ -208,6 +217,7 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
   out.failed += failed;
   out.events += events;
   if (how == run_end::connection_error) ++out.connection_errors;
+  if (how == run_end::server_closed) ++out.server_closes;
   for (auto [s, c] : statuses) out.statuses[s] += c;
   return how;
 }
@@ -336,14 +346,18 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, i] {
       net::io_context local;
       std::uint64_t scheduled = 0;  // requests of this connection so far (fixed-rate schedule)
+      run_end how = run_end::done;
       for (bool first = true;; first = false) {
         if (!first) {
-          if (!o.reconnect || clock_type::now() >= end) return;
+          if (clock_type::now() >= end) return;
+          if (!o.reconnect && how != run_end::server_closed) return;
           if (o.max_requests > 0 && results.requests_left.load() <= 0) return;
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // reconnect pacing
+          // Reconnect pacing after a failure; a server that closed after its answer is
+          // reconnected to at once, as a browser or Learn would.
+          if (how != run_end::server_closed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         beast::error_code ec;
-        run_end how = run_end::done;
+        how = run_end::connection_error;
         if (o.tls) {
           beast::ssl_stream<beast::tcp_stream> stream(local, ctx);
           SSL_set_tlsext_host_name(stream.native_handle(), o.host.c_str());
@@ -379,11 +393,12 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
   auto& l = results.latencies_ms;
   std::printf("{\"connections\":%d,\"events_per_envelope\":%d,\"seconds\":%.2f,\"requests_ok\":%llu,"
-              "\"requests_failed\":%llu,\"connection_errors\":%llu,\"requests_per_s\":%.1f,\"events_per_s\":%.1f,"
+              "\"requests_failed\":%llu,\"connection_errors\":%llu,\"server_closes\":%llu,\"requests_per_s\":%.1f,\"events_per_s\":%.1f,"
               "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,",
               o.connections, o.events, secs, static_cast<unsigned long long>(results.ok),
               static_cast<unsigned long long>(results.failed),
-              static_cast<unsigned long long>(results.connection_errors), static_cast<double>(results.ok) / secs,
+              static_cast<unsigned long long>(results.connection_errors),
+              static_cast<unsigned long long>(results.server_closes), static_cast<double>(results.ok) / secs,
               static_cast<double>(results.events) / secs, percentile(l, 0.5), percentile(l, 0.99),
               percentile(l, 0.999));
   if (idle) {

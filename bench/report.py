@@ -123,9 +123,14 @@ def main(path):
     for r in cells.get(("soak", 10), []):
         a, b, c = r["rss_10pct_kb"] / 1024, r["rss_50pct_kb"] / 1024, r["rss_end_kb"] / 1024
         flat = c <= b * 1.05 + 1  # the first half is the warm-up (allocator arenas, journal segments)
+        # A load that stopped early (every connection lost) is no soak, whatever the RSS did.
+        wanted = r.get("soak_seconds", r["seconds"])
+        whole = r["seconds"] >= wanted * 0.95
+        verdict = ("met" if flat else "missed") if whole else f"NOT MEASURED: the load stopped after {r['seconds']:.0f} of {wanted} s"
         print(f"- soak {r['seconds']:.0f} s at {r['rate']} requests/s: RSS {a:.1f} MB at 10%, {b:.1f} MB at 50%, "
-              f"{c:.1f} MB at the end (flat = the end within 5% + 1 MB of the 50% point): {'met' if flat else 'missed'}; "
-              f"exactly once: {'yes' if r['missing'] + r['extra'] == 0 else 'NO'}")
+              f"{c:.1f} MB at the end (flat = the end within 5% + 1 MB of the 50% point): {verdict}; "
+              f"exactly once: {'yes' if r['missing'] + r['extra'] == 0 else 'NO'}; "
+              f"connections closed by the server and opened again: {r.get('server_closes', 0)}")
 
 
 if __name__ == "__main__":
