@@ -83,24 +83,7 @@ LEFT JOIN (SELECT DISTINCT ON (source, session_id) source, session_id, session_n
 CREATE INDEX session_rows_started_at_idx ON cx.session_rows (started_at);
 CREATE INDEX session_rows_user_id_idx ON cx.session_rows (user_id);
 
-CREATE TABLE cx.events (
-  event_time       timestamptz NOT NULL,
-  received_at      timestamptz NOT NULL,
-  session          bigint,
-  event_id         uuid        NOT NULL,
-  actor            integer     NOT NULL,
-  user_id          integer     NOT NULL,
-  user_lms_id      integer,
-  user_external_id integer,
-  user_agent       integer,
-  ed_app           integer,
-  sensor           integer     NOT NULL,
-  source           smallint    NOT NULL,
-  action           caliper.session_action NOT NULL,
-  ip_address       inet,
-  PRIMARY KEY (event_id, event_time)
-) PARTITION BY RANGE (event_time);
-CREATE TABLE cx.events_default PARTITION OF cx.events DEFAULT;
+\i bench/compact_events.sql
 CREATE INDEX events_event_time_brin ON cx.events USING brin (event_time);
 DO $do$
 DECLARE m timestamptz;

@@ -133,6 +133,17 @@ print(f"| {name} | {rows:,} | {rows/secs:,.0f} | {cpu*1e6/rows:.1f} | " + " | ".
 PY
 }
 
+# The merge statement of today's trigger (sql/003), its source of events (regex $2) replaced by $3.
+trigger_merge() {
+  q "$1" -c "SELECT pg_get_functiondef('caliper.sessions_after_insert'::regproc)" | python3 -c '
+import re, sys
+f = sys.stdin.read()
+body = f[f.index("WITH ev AS"):f.index("RETURN NULL;")].rstrip().rstrip(";")
+new = re.sub(sys.argv[1], sys.argv[2], body)
+assert new != body, "the trigger no longer reads " + sys.argv[1]
+print(new)' "$2" "$3"
+}
+
 # --- wide: today's tables and trigger -------------------------------------------------------------
 # $1 database, $2 "off" to disable the sessions trigger (the cost of the sessions, by difference).
 run_wide() {
@@ -147,14 +158,8 @@ run_wide() {
     # --fold-every batches one statement takes them out and merges them (sql/003's merge, its
     # transition table replaced by the DELETE ... RETURNING of the facts).
     local merge
-    merge=$(q "$db" -c "SELECT pg_get_functiondef('caliper.sessions_after_insert'::regproc)" | python3 -c '
-import re, sys
-f = sys.stdin.read()
-body = f[f.index("WITH ev AS"):f.index("RETURN NULL;")].rstrip().rstrip(";")
-body = re.sub(r"SELECT source, session_id, action, event_time, user_id, user_external_id\s+FROM new_events WHERE session_id IS NOT NULL",
-              "DELETE FROM caliper.session_facts RETURNING source, session_id, action, event_time, user_id, user_external_id", body)
-assert "DELETE FROM caliper.session_facts" in body
-print(body)')
+    merge=$(trigger_merge "$db" "SELECT source, session_id, action, event_time, user_id, user_external_id\\s+FROM new_events WHERE session_id IS NOT NULL" \
+      "DELETE FROM caliper.session_facts RETURNING source, session_id, action, event_time, user_id, user_external_id")
     q "$db" -c "CREATE TABLE caliper.session_facts (source text NOT NULL, session_id text NOT NULL, action caliper.session_action NOT NULL, event_time timestamptz NOT NULL, user_id text NOT NULL, user_external_id text)" \
       -c "CREATE OR REPLACE FUNCTION caliper.sessions_after_insert() RETURNS trigger LANGUAGE plpgsql AS \$fn\$ BEGIN INSERT INTO caliper.session_facts SELECT source, session_id, action, event_time, user_id, user_external_id FROM new_events WHERE session_id IS NOT NULL; RETURN NULL; END \$fn\$"
     fold="$merge;"
@@ -176,14 +181,8 @@ print(f)')
     # The writer keeps its batches' session facts and merges them every --fold-every batches in
     # one statement (here read back from the staging rows, as the writer would send them).
     q "$db" -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
-    fold=$(q "$db" -c "SELECT pg_get_functiondef('caliper.sessions_after_insert'::regproc)" | python3 -c '
-import re, sys
-f = sys.stdin.read()
-body = f[f.index("WITH ev AS"):f.index("RETURN NULL;")].rstrip().rstrip(";")
-body = re.sub(r"FROM new_events WHERE session_id IS NOT NULL",
-              "FROM public.stage WHERE n > :flo AND n <= :fhi AND session_id IS NOT NULL", body)
-assert "public.stage" in body
-print(body + ";")')
+    fold="$(trigger_merge "$db" "FROM new_events WHERE session_id IS NOT NULL" \
+      "FROM public.stage WHERE n > :flo AND n <= :fhi AND session_id IS NOT NULL");"
   fi
   log "$db: inserting"
   timing=$(timed_batches "$db" "INSERT INTO caliper.session_events SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at FROM public.stage WHERE n > :lo AND n <= :hi ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null" "$fold" "$fold_every")
@@ -249,24 +248,7 @@ CREATE TABLE cx.sessions (
 CREATE UNIQUE INDEX sessions_key ON cx.sessions (source, session_prefix, session_tail);
 CREATE INDEX ON cx.sessions (started_at);
 CREATE INDEX ON cx.sessions (user_id);
-CREATE TABLE cx.events (
-  event_time       timestamptz NOT NULL,
-  received_at      timestamptz NOT NULL,
-  session          bigint,
-  event_id         uuid        NOT NULL,
-  actor            integer     NOT NULL,
-  user_id          integer     NOT NULL,
-  user_lms_id      integer,
-  user_external_id integer,
-  user_agent       integer,
-  ed_app           integer,
-  sensor           integer     NOT NULL,
-  source           smallint    NOT NULL,
-  action           caliper.session_action NOT NULL,
-  ip_address       inet,
-  PRIMARY KEY (event_id, event_time)
-) PARTITION BY RANGE (event_time);
-CREATE TABLE cx.events_default PARTITION OF cx.events DEFAULT;
+\i bench/compact_events.sql
 CREATE INDEX ON ONLY cx.events USING brin (event_time);
 CREATE INDEX ON cx.events_default USING brin (event_time);
 CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events INCLUDING DEFAULTS, n bigint);
