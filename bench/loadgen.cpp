@@ -7,7 +7,8 @@
 //                   [--rate 0] [--ids-out FILE] [--max-requests 0] [--reconnect 0|1]
 //                   [--idle-connections 0] [--idle-interval 10]
 // --events: SessionEvents per envelope; --other-share: extra non-session events per
-// SessionEvent (ViewEvents); --rate: total requests/s (0 = as fast as possible).
+// SessionEvent (ViewEvents); --rate: total requests/s (0 = as fast as possible), spread evenly
+// over time: the connections send in turn, not all at once.
 // --max-requests: stop after this many requests in all (0 = until --seconds is over).
 // --reconnect 1: when a connection fails (server killed or restarting), connect again (every
 // 20 ms until --seconds is over) and go on; the request whose connection died got no 200 and
@@ -172,7 +173,10 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
   for (;; ++n) {
     auto send_at = clock_type::now();
     if (per_conn_rate > 0) {
-      send_at = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(n / per_conn_rate));
+      // The connections take turns: connection i sends i/connections of a period after
+      // connection 0, so the requests arrive evenly spread, not in bursts of one per connection.
+      const double slot = static_cast<double>(n) + static_cast<double>(index) / o.connections;
+      send_at = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(slot / per_conn_rate));
       std::this_thread::sleep_until(send_at);  // fixed-rate mode: latency counts from the scheduled time
     }
     if (clock_type::now() >= end) break;
