@@ -31,6 +31,15 @@ say() { printf '%s\n' "$*"; }
 # The SQL on the compact layout: the same text with caliper's relations replaced by cx's views.
 to_cx() { sed -E 's/caliper\.(session_events|sessions|daily_active_users|logins_by_hour|concurrent_sessions|session_end_reasons)\b/cx.\1/g'; }
 
+# Analyst views of sql/005 (names as arguments), defined again over the compact views.
+cx_views() {
+  local v def
+  for v in "$@"; do
+    def=$(q -c "SELECT pg_get_viewdef('caliper.$v'::regclass)")
+    q -c "CREATE VIEW cx.$v AS $(to_cx <<<"$def")"
+  done
+}
+
 events=$(q -c "SELECT count(*) FROM caliper.session_events")
 [[ $events -gt 0 ]] || { echo "load the database with bench/analytics.sh first" >&2; exit 1; }
 say "compact analytics: $events events, $(q -c 'SELECT count(*) FROM caliper.sessions') sessions, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -140,11 +149,7 @@ LEFT JOIN cx.texts AS ua ON ua.id = e.user_agent
 LEFT JOIN cx.texts AS ed ON ed.id = e.ed_app
 LEFT JOIN cx.texts AS se ON se.id = e.sensor;
 SQL
-# The four analyst views of sql/005, over the compact views.
-for v in daily_active_users logins_by_hour concurrent_sessions session_end_reasons; do
-  def=$(q -c "SELECT pg_get_viewdef('caliper.$v'::regclass)")
-  q -c "CREATE VIEW cx.$v AS $(to_cx <<<"$def")"
-done
+cx_views daily_active_users logins_by_hour concurrent_sessions session_end_reasons
 q -c "VACUUM ANALYZE cx.texts, cx.sources, cx.session_rows, cx.events"
 say "built cx in $((($(now_ms) - t0) / 1000)) s"
 fi
@@ -183,10 +188,7 @@ FROM cx.events
 WHERE action = 'LoggedIn'
 GROUP BY 1;
 SQL
-for v in concurrent_sessions session_end_reasons; do
-  def=$(q -c "SELECT pg_get_viewdef('caliper.$v'::regclass)")
-  q -c "CREATE VIEW cx.$v AS $(to_cx <<<"$def")"
-done
+cx_views concurrent_sessions session_end_reasons
 q -c "VACUUM FULL cx.session_rows" -c "VACUUM ANALYZE cx.session_rows"
 say "sessions with inline users in $((($(now_ms) - t0) / 1000)) s"
 fi
@@ -230,11 +232,10 @@ day=$(q -c "SELECT (timestamptz '2026-12-01 00:00+00' + interval '45 days')::dat
 timed() {  # $1 label, $2 SQL with caliper.; prints the medians on today's and the compact layout
   local label=$1 sql=$2 schema line=""
   for schema in caliper cx; do
-    local times=() rows s
+    local times=() rows s text=$sql
+    [[ $schema == cx ]] && text=$(to_cx <<<"$sql")  # before the clock starts
     for ((i = 0; i < runs; ++i)); do
       s=$(now_ms)
-      local text=$sql
-      [[ $schema == cx ]] && text=$(to_cx <<<"$sql")
       rows=$(q -c "$text" | wc -l)  # every row to the client, as an analyst gets them
       times+=($(($(now_ms) - s)))
     done
