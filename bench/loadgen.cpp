@@ -5,7 +5,8 @@
 //   caliper-loadgen --url https://127.0.0.1:8443/caliper --key KEY [--cacert FILE]
 //                   [--connections 8] [--seconds 10] [--events 10] [--other-share 0.3]
 //                   [--rate 0] [--ids-out FILE] [--max-requests 0] [--reconnect 0|1]
-//                   [--idle-connections 0] [--idle-interval 10]
+//                   [--idle-connections 0] [--idle-interval 10] [--latencies-out FILE]
+//                   [--nagle 0|1]
 // --events: SessionEvents per envelope; --other-share: extra non-session events per
 // SessionEvent (ViewEvents); --rate: total requests/s (0 = as fast as possible), spread evenly
 // over time: the connections send in turn, not all at once.
@@ -21,6 +22,13 @@
 // --idle-interval seconds (below the server's read timeout) until --seconds is over: the
 // memory check of bench/run. Their ids go to --ids-out too; they are not in the latency or
 // throughput figures, and add "idle_*" fields to the output line.
+// --nagle 1: leave Nagle's algorithm on (Beast's default socket). By default the busy connections set
+// TCP_NODELAY, as curl, Go's net/http and Python's urllib3 do by default: with Nagle
+// on, a body of several TLS records ends in a small segment held back until the server's delayed
+// ACK (40 ms on Linux), which measured the client, not the server (bench/README, run 9).
+// --latencies-out FILE: one line per request answered 200, "<s> <connection> <ms>": when it was
+// sent (or scheduled, with --rate), in seconds from the start, and its latency; to see whether
+// the slow answers come together (a stall) or one by one.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -41,6 +49,7 @@
 #include <string>
 #include <memory>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "events.hpp"
@@ -63,8 +72,10 @@ struct options {
   double other_share = 0.3;
   double rate = 0;
   std::string ids_out;
+  std::string latencies_out;
   long long max_requests = 0;
   bool reconnect = false;
+  bool nagle = false;
   int idle_connections = 0;
   double idle_interval = 10;
 };
@@ -90,8 +101,10 @@ options parse_args(int argc, char** argv) {
     else if (a == "--other-share") o.other_share = std::stod(v);
     else if (a == "--rate") o.rate = std::stod(v);
     else if (a == "--ids-out") o.ids_out = v;
+    else if (a == "--latencies-out") o.latencies_out = v;
     else if (a == "--max-requests") o.max_requests = std::stoll(v);
     else if (a == "--reconnect") o.reconnect = v == "1" || v == "true";
+    else if (a == "--nagle") o.nagle = v == "1" || v == "true";
     else if (a == "--idle-connections") o.idle_connections = std::stoi(v);
     else if (a == "--idle-interval") o.idle_interval = std::stod(v);
     else {
@@ -149,6 +162,7 @@ std::string envelope(std::mt19937_64& rng, int n, double other_share, std::vecto
 struct shared_results {
   std::mutex mutex;
   std::vector<double> latencies_ms;
+  std::vector<std::tuple<double, int, double>> timeline;  ///< with --latencies-out
   std::vector<std::string> acked_ids;
   std::uint64_t ok = 0, failed = 0, events = 0, connection_errors = 0, server_closes = 0;
   std::map<int, std::uint64_t> statuses;
@@ -166,6 +180,7 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
   run_end how = run_end::done;
   beast::flat_buffer buffer;
   std::vector<double> lat;
+  std::vector<std::tuple<double, int, double>> timeline;
   std::vector<std::string> acked;
   std::map<int, std::uint64_t> statuses;
   std::uint64_t ok = 0, failed = 0, events = 0;
@@ -204,6 +219,8 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
       ++ok;
       events += ids.size();
       lat.push_back(ms);
+      if (!o.latencies_out.empty())
+        timeline.emplace_back(std::chrono::duration<double>(send_at - start).count(), index, ms);
       if (!o.ids_out.empty()) acked.insert(acked.end(), ids.begin(), ids.end());
     } else {
       ++failed;
@@ -216,6 +233,7 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
   }
   std::lock_guard lock(out.mutex);
   out.latencies_ms.insert(out.latencies_ms.end(), lat.begin(), lat.end());
+  out.timeline.insert(out.timeline.end(), timeline.begin(), timeline.end());
   out.acked_ids.insert(out.acked_ids.end(), acked.begin(), acked.end());
   out.ok += ok;
   out.failed += failed;
@@ -366,6 +384,7 @@ int main(int argc, char** argv) {
           beast::ssl_stream<beast::tcp_stream> stream(local, ctx);
           SSL_set_tlsext_host_name(stream.native_handle(), o.host.c_str());
           beast::get_lowest_layer(stream).connect(endpoints, ec);
+          if (!ec && !o.nagle) beast::get_lowest_layer(stream).socket().set_option(net::ip::tcp::no_delay(true), ec);
           if (!ec) stream.handshake(net::ssl::stream_base::client, ec);
           if (first) gate.arrive_and_wait();
           if (ec) {
@@ -377,6 +396,7 @@ int main(int argc, char** argv) {
         } else {
           beast::tcp_stream stream(local);
           stream.connect(endpoints, ec);
+          if (!ec && !o.nagle) stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
           if (first) gate.arrive_and_wait();
           if (ec) continue;
           if (first) std::this_thread::sleep_until(start);
@@ -418,6 +438,11 @@ int main(int argc, char** argv) {
     first = false;
   }
   std::printf("}}\n");
+  if (!o.latencies_out.empty()) {
+    std::sort(results.timeline.begin(), results.timeline.end());
+    std::ofstream f(o.latencies_out);
+    for (const auto& [at, conn, ms] : results.timeline) f << at << ' ' << conn << ' ' << ms << '\n';
+  }
   if (!o.ids_out.empty()) {
     std::ofstream f(o.ids_out);
     for (const auto& id : results.acked_ids) f << id << '\n';
