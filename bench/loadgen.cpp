@@ -42,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -441,7 +442,9 @@ int main(int argc, char** argv) {
   if (!o.latencies_out.empty()) {
     std::sort(results.timeline.begin(), results.timeline.end());
     std::ofstream f(o.latencies_out);
-    for (const auto& [at, conn, ms] : results.timeline) f << at << ' ' << conn << ' ' << ms << '\n';
+    f << std::fixed << std::setprecision(6);
+    for (const auto& [at, conn, ms] : results.timeline) f << at << ' ' << conn << ' ' << std::setprecision(3) << ms << std::setprecision(6) << '\n';
+    if (!f) std::fprintf(stderr, "cannot write %s\n", o.latencies_out.c_str());
   }
   if (!o.ids_out.empty()) {
     std::ofstream f(o.ids_out);
