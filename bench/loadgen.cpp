@@ -22,10 +22,10 @@
 // --idle-interval seconds (below the server's read timeout) until --seconds is over: the
 // memory check of bench/run. Their ids go to --ids-out too; they are not in the latency or
 // throughput figures, and add "idle_*" fields to the output line.
-// --nagle 1: leave Nagle's algorithm on (Beast's default socket). By default the busy connections set
-// TCP_NODELAY, as curl, Go's net/http and Python's urllib3 do by default: with Nagle
-// on, a body of several TLS records ends in a small segment held back until the server's delayed
-// ACK (40 ms on Linux), which measured the client, not the server (bench/README, run 9).
+// --nagle 1: leave Nagle's algorithm on (Beast's default). By default the busy connections set
+// TCP_NODELAY, as curl, Go's net/http and Python's urllib3 do: with Nagle on, a body of several
+// TLS records can end in a small segment held back until the server's delayed ACK (40 ms on
+// Linux), which measured the client, not the server (bench/README, run 9).
 // --latencies-out FILE: one line per request answered 200, "<s> <connection> <ms>": when it was
 // sent (or scheduled, with --rate), in seconds from the start, and its latency; to see whether
 // the slow answers come together (a stall) or one by one.
@@ -42,7 +42,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iomanip>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,7 +49,6 @@
 #include <string>
 #include <memory>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "events.hpp"
@@ -160,10 +158,17 @@ std::string envelope(std::mt19937_64& rng, int n, double other_share, std::vecto
   return body;
 }
 
+/// One request answered 200: when it was sent (or scheduled), in seconds from the start; by
+/// which connection; its latency.
+struct answer {
+  double sent_s;
+  int connection;
+  double ms;
+};
+
 struct shared_results {
   std::mutex mutex;
-  std::vector<double> latencies_ms;
-  std::vector<std::tuple<double, int, double>> timeline;  ///< with --latencies-out
+  std::vector<answer> answers;
   std::vector<std::string> acked_ids;
   std::uint64_t ok = 0, failed = 0, events = 0, connection_errors = 0, server_closes = 0;
   std::map<int, std::uint64_t> statuses;
@@ -180,8 +185,7 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
   std::mt19937_64 rng(0x5eed + index * 7919 + std::random_device{}());
   run_end how = run_end::done;
   beast::flat_buffer buffer;
-  std::vector<double> lat;
-  std::vector<std::tuple<double, int, double>> timeline;
+  std::vector<answer> answers;
   std::vector<std::string> acked;
   std::map<int, std::uint64_t> statuses;
   std::uint64_t ok = 0, failed = 0, events = 0;
@@ -219,9 +223,7 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
     if (res.result_int() == 200) {
       ++ok;
       events += ids.size();
-      lat.push_back(ms);
-      if (!o.latencies_out.empty())
-        timeline.emplace_back(std::chrono::duration<double>(send_at - start).count(), index, ms);
+      answers.push_back({std::chrono::duration<double>(send_at - start).count(), index, ms});
       if (!o.ids_out.empty()) acked.insert(acked.end(), ids.begin(), ids.end());
     } else {
       ++failed;
@@ -233,8 +235,7 @@ run_end drive(Stream& stream, const options& o, int index, clock_type::time_poin
     }
   }
   std::lock_guard lock(out.mutex);
-  out.latencies_ms.insert(out.latencies_ms.end(), lat.begin(), lat.end());
-  out.timeline.insert(out.timeline.end(), timeline.begin(), timeline.end());
+  out.answers.insert(out.answers.end(), answers.begin(), answers.end());
   out.acked_ids.insert(out.acked_ids.end(), acked.begin(), acked.end());
   out.ok += ok;
   out.failed += failed;
@@ -416,7 +417,9 @@ int main(int argc, char** argv) {
   if (idle) threads.emplace_back([&] { idle->run(end); });
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
-  auto& l = results.latencies_ms;
+  std::vector<double> l;
+  l.reserve(results.answers.size());
+  for (const auto& a : results.answers) l.push_back(a.ms);
   std::printf("{\"connections\":%d,\"events_per_envelope\":%d,\"seconds\":%.2f,\"requests_ok\":%llu,"
               "\"requests_failed\":%llu,\"connection_errors\":%llu,\"server_closes\":%llu,\"requests_per_s\":%.1f,\"events_per_s\":%.1f,"
               "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,",
@@ -440,11 +443,11 @@ int main(int argc, char** argv) {
   }
   std::printf("}}\n");
   if (!o.latencies_out.empty()) {
-    std::sort(results.timeline.begin(), results.timeline.end());
-    std::ofstream f(o.latencies_out);
-    f << std::fixed << std::setprecision(6);
-    for (const auto& [at, conn, ms] : results.timeline) f << at << ' ' << conn << ' ' << std::setprecision(3) << ms << std::setprecision(6) << '\n';
-    if (!f) std::fprintf(stderr, "cannot write %s\n", o.latencies_out.c_str());
+    auto& a = results.answers;
+    std::sort(a.begin(), a.end(), [](const answer& x, const answer& y) { return x.sent_s < y.sent_s; });
+    std::FILE* f = std::fopen(o.latencies_out.c_str(), "w");
+    for (std::size_t i = 0; f != nullptr && i < a.size(); ++i) std::fprintf(f, "%.6f %d %.3f\n", a[i].sent_s, a[i].connection, a[i].ms);
+    if (f == nullptr || std::fclose(f) != 0) std::fprintf(stderr, "cannot write %s\n", o.latencies_out.c_str());
   }
   if (!o.ids_out.empty()) {
     std::ofstream f(o.ids_out);
