@@ -1,5 +1,6 @@
 // PostgreSQL stopped for 20 s under load. Journal mode: no request fails and everything
-// arrives. Database mode: 503s during the outage, and no 200 is lost.
+// arrives. Database mode: 503s during the outage, and no 200 is lost. The cluster stopped is
+// the test's own (private_pg_cluster), so the test runs beside others, not alone.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -30,8 +31,10 @@ constexpr auto outage = seconds(20);
 
 // Both modes run side by side through one outage, to keep the suite short.
 TEST(durability_outage, postgres_down_20s_journal_mode_accepts_all_database_mode_answers_503) {
-  auto env = pg_test_env::from_environment();
-  if (!env) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
+  if (!pg_test_env::from_environment())
+    GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
+  private_pg_cluster cluster;
+  const pg_test_env* env = &cluster.env();
   const auto journal_url = env->create_database("outage_journal");
   const auto database_url = env->create_database("outage_database");
   server_process journal(server_opts(journal_url));

@@ -32,9 +32,20 @@ conn_ptr connect_or_throw(const std::string& url) {
   return c;
 }
 
-void run_script(const std::string& verb, const std::string& dir) {
-  const std::string cmd = source_dir() + "/scripts/pg-cluster " + verb + " '" + dir + "'";
+void run_script(const std::string& verb, const std::string& dir, const std::string& env = "") {
+  const std::string cmd = env + source_dir() + "/scripts/pg-cluster " + verb + " '" + dir + "'";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+}
+
+/// Stops the cluster in `dir` (if it runs) and removes the folder; never throws.
+void run_script_quietly_and_remove(const std::string& dir) {
+  const std::string cmd = source_dir() + "/scripts/pg-cluster stop '" + dir + "' >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    const std::string kill = source_dir() + "/scripts/pg-cluster kill '" + dir + "' >/dev/null 2>&1";
+    (void)std::system(kill.c_str());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
@@ -88,6 +99,26 @@ std::unique_ptr<pg_test_env::lock> pg_test_env::exclusive(long long key) const {
 
 void pg_test_env::stop_server() const { run_script("stop", dir_); }
 void pg_test_env::start_server() const { run_script("start", dir_); }
+
+namespace {
+std::string make_temp_dir() {
+  std::string pattern = "/tmp/caliper-private-pg.XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  return pattern;
+}
+}  // namespace
+
+private_pg_cluster::private_pg_cluster() : env_(make_temp_dir()) {
+  try {
+    run_script("init", env_.dir(), "PG_CLUSTER_FSYNC=off ");
+    run_script("start", env_.dir());
+  } catch (...) {
+    run_script_quietly_and_remove(env_.dir());
+    throw;
+  }
+}
+
+private_pg_cluster::~private_pg_cluster() { run_script_quietly_and_remove(env_.dir()); }
 
 std::vector<std::vector<std::string>> pg_test_env::query(const std::string& url, const std::string& sql) {
   auto c = connect_or_throw(url);

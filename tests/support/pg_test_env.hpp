@@ -48,9 +48,27 @@ public:
   [[nodiscard]] std::unique_ptr<lock> exclusive(long long key) const;
 
 private:
+  friend class private_pg_cluster;
   explicit pg_test_env(std::string dir) : dir_(std::move(dir)) {}
   std::string url_for(const std::string& db) const;
   std::string dir_;
+};
+
+/// A cluster of the test's own: scripts/pg-cluster init and start in a fresh folder under /tmp
+/// (no fsync, as the shared one), stopped and removed with this object. For a test that stops
+/// PostgreSQL: on the shared cluster it would have to run alone (RUN_SERIAL). Throws
+/// std::runtime_error when the cluster cannot be made or started.
+class private_pg_cluster {
+public:
+  private_pg_cluster();
+  ~private_pg_cluster();
+  private_pg_cluster(const private_pg_cluster&) = delete;
+  private_pg_cluster& operator=(const private_pg_cluster&) = delete;
+
+  const pg_test_env& env() const { return env_; }
+
+private:
+  pg_test_env env_;
 };
 
 /// Root of the source tree (for scripts and fixtures).
