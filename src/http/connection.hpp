@@ -96,7 +96,7 @@ net::awaitable<void> serve_requests(Stream& stream, server_state& st, const relo
   handler.learn_client(stream);
   struct disarm_at_exit {  // no deadline may fire into a connection that has moved on
     connection_state& conn;
-    ~disarm_at_exit() { conn.disarm(); }
+    ~disarm_at_exit() { conn.stop_deadline(); }
   } disarm{conn};
   for (;;) {
     conn.busy = false;

@@ -34,8 +34,16 @@ public:
   /// Cancels the socket's I/O at `when` unless disarm() comes first; timed_out() then holds
   /// until the next arm(). Unlike beast::tcp_stream's timeout, this leaves the socket open,
   /// so that a 408 can still be written.
+  /// Lazy: a request arms and disarms twice (head, body), each time with a deadline later than
+  /// the last, so arm() leaves a wait in flight that ends earlier alone and disarm() only
+  /// forgets the deadline. That wait, when it ends, waits again for the current deadline or
+  /// stops when there is none. A busy connection thus touches the timer about once per
+  /// read timeout instead of four times per request (cancel, completion, expiry, wait).
   void arm(clock::time_point when);
-  void disarm();
+  void disarm() { deadline_ = clock::time_point::max(); }
+  /// disarm(), and the wait in flight ends now: when the connection reads no more requests,
+  /// so that no wait outlives its use (an io_context's run() would wait for it).
+  void stop_deadline();
   bool timed_out() const { return timed_out_; }
 
   bool busy = false;  ///< a request is being served: shutdown leaves the connection be
@@ -43,8 +51,12 @@ public:
   std::uint64_t requests = 0;  ///< answered on this connection
 
 private:
+  void wait();
+  void expired();
+
   boost::asio::steady_timer timer_;
-  std::uint64_t generation_ = 0;  ///< a timer that fired for an earlier arm() does nothing
+  clock::time_point deadline_ = clock::time_point::max();  ///< max: disarmed
+  bool waiting_ = false;  ///< a wait is in flight, ending at timer_.expiry()
   bool timed_out_ = false;
   connection_slot slot_;
 };
