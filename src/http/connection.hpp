@@ -94,10 +94,10 @@ net::awaitable<void> serve_requests(Stream& stream, server_state& st, const relo
   beast::flat_buffer buffer;
   request_handler handler(st, snapshot, role);
   handler.learn_client(stream);
-  struct disarm_at_exit {  // no deadline may fire into a connection that has moved on
+  struct stop_deadline_at_exit {  // no deadline may fire into a connection that has moved on
     connection_state& conn;
-    ~disarm_at_exit() { conn.stop_deadline(); }
-  } disarm{conn};
+    ~stop_deadline_at_exit() { conn.stop_deadline(); }
+  } stop_deadline{conn};
   for (;;) {
     conn.busy = false;
     if (st.draining) co_return;

@@ -34,9 +34,9 @@ TEST(durability_outage, postgres_down_20s_journal_mode_accepts_all_database_mode
   if (!pg_test_env::from_environment())
     GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
   private_pg_cluster cluster;
-  const pg_test_env* env = &cluster.env();
-  const auto journal_url = env->create_database("outage_journal");
-  const auto database_url = env->create_database("outage_database");
+  const pg_test_env& env = cluster.env();
+  const auto journal_url = env.create_database("outage_journal");
+  const auto database_url = env.create_database("outage_database");
   server_process journal(server_opts(journal_url));
   auto database_mode = server_opts(database_url);
   database_mode.durability = "database";
@@ -49,8 +49,8 @@ TEST(durability_outage, postgres_down_20s_journal_mode_accepts_all_database_mode
   ASSERT_TRUE(wait_until([&] { return metric(journal, R"(caliper_journal_records_total{state="committed"})") >= 300; },
                          seconds(30)));
   {
-    restart_guard guard{*env};
-    env->stop_server();
+    restart_guard guard{env};
+    env.stop_server();
     const auto back_at = std::chrono::steady_clock::now() + outage;
     // The outage itself lasts 20 s; meanwhile the database-mode server must notice it.
     EXPECT_TRUE(wait_until([&] { return metric(database, "caliper_db_connected") == 0; }, seconds(15)));

@@ -32,18 +32,26 @@ conn_ptr connect_or_throw(const std::string& url) {
   return c;
 }
 
+std::string pg_cluster_command(const std::string& verb, const std::string& dir) {
+  return source_dir() + "/scripts/pg-cluster " + verb + " '" + dir + "'";
+}
+
 void run_script(const std::string& verb, const std::string& dir, const std::string& env = "") {
-  const std::string cmd = env + source_dir() + "/scripts/pg-cluster " + verb + " '" + dir + "'";
+  const std::string cmd = env + pg_cluster_command(verb, dir);
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
 }
 
-/// Stops the cluster in `dir` (if it runs) and removes the folder; never throws.
-void run_script_quietly_and_remove(const std::string& dir) {
-  const std::string cmd = source_dir() + "/scripts/pg-cluster stop '" + dir + "' >/dev/null 2>&1";
-  if (std::system(cmd.c_str()) != 0) {
-    const std::string kill = source_dir() + "/scripts/pg-cluster kill '" + dir + "' >/dev/null 2>&1";
-    (void)std::system(kill.c_str());
-  }
+std::string make_temp_dir() {
+  std::string pattern = "/tmp/caliper-private-pg.XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  return pattern;
+}
+
+/// Stops the cluster in `dir` (kill -9 when a fast shutdown fails) and removes the folder;
+/// never throws.
+void stop_and_remove(const std::string& dir) {
+  if (std::system((pg_cluster_command("stop", dir) + " >/dev/null 2>&1").c_str()) != 0)
+    (void)std::system((pg_cluster_command("kill", dir) + " >/dev/null 2>&1").c_str());
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
@@ -100,25 +108,17 @@ std::unique_ptr<pg_test_env::lock> pg_test_env::exclusive(long long key) const {
 void pg_test_env::stop_server() const { run_script("stop", dir_); }
 void pg_test_env::start_server() const { run_script("start", dir_); }
 
-namespace {
-std::string make_temp_dir() {
-  std::string pattern = "/tmp/caliper-private-pg.XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-  return pattern;
-}
-}  // namespace
-
 private_pg_cluster::private_pg_cluster() : env_(make_temp_dir()) {
   try {
     run_script("init", env_.dir(), "PG_CLUSTER_FSYNC=off ");
     run_script("start", env_.dir());
   } catch (...) {
-    run_script_quietly_and_remove(env_.dir());
+    stop_and_remove(env_.dir());
     throw;
   }
 }
 
-private_pg_cluster::~private_pg_cluster() { run_script_quietly_and_remove(env_.dir()); }
+private_pg_cluster::~private_pg_cluster() { stop_and_remove(env_.dir()); }
 
 std::vector<std::vector<std::string>> pg_test_env::query(const std::string& url, const std::string& sql) {
   auto c = connect_or_throw(url);
