@@ -17,6 +17,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "caliper_sessiond/metrics/thread_name.hpp"
+
 namespace caliper_sessiond::http {
 namespace {
 
@@ -236,7 +238,10 @@ bool jwks_refresher::start(std::string& error) {
       }
     }, net::detached);
   }
-  thread_ = std::thread([this] { ioc_.run(); });
+  thread_ = std::thread([this] {
+    metrics::name_this_thread("jwks-refresh");
+    ioc_.run();
+  });
   return true;
 }
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <set>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -202,5 +204,27 @@ TEST(ops_watchdog_e2e, every_event_loop_keeps_the_systemd_watchdog_fed) {
   ::unlink(path.c_str());
   EXPECT_TRUE(ready);
   EXPECT_EQ(pings, 10) << "the watchdog was not fed every 100 ms by a server with three event loops";
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+}
+
+TEST(ops_threads_e2e, threads_carry_names_that_say_what_they_do) {
+  // `top -H` and `ps -L` show these; the main thread keeps the process's name for pgrep.
+  const auto env = pg_test_env::from_environment();
+  if (!env) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the tests with scripts/test";
+  server_process::options o;
+  o.database_url = env->create_database("ops_threads");
+  o.durability = "journal";
+  o.extra_toml = "threads = 2\n";
+  server_process server(o);
+  ASSERT_TRUE(server.start()) << server.log();
+  const std::string task_dir = "/proc/" + std::to_string(server.pid()) + "/task";
+  std::set<std::string> names;
+  for (const auto& t : std::filesystem::directory_iterator(task_dir)) {
+    std::string name = read_file(t.path().string() + "/comm");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    names.insert(name);
+  }
+  for (const char* want : {"caliper-session", "io-1", "journal-flush", "journal-drain", "pg-writer-0"})
+    EXPECT_TRUE(names.count(want)) << "no thread named " << want;
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }

@@ -65,6 +65,7 @@ public:
   std::string cert() const { return dir_ + "/cert.pem"; }
   std::string journal_dir() const;
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   std::string log() const;
 
 private:
