@@ -64,7 +64,8 @@ void completion_relay::run(lane& l) {
     batch.swap(l.items);
     l.posted = false;
   }
-  // Each on its strand: inline when the strand is free, queued behind it otherwise.
+  // Each on its connection's executor: inline on the lane's own thread (or when its strand is
+  // free), queued behind it otherwise.
   for (auto& i : batch) net::dispatch(i.target, std::move(i.fn));
 }
 

@@ -3,7 +3,8 @@
 /// the I/O threads with one post per burst instead of one per request: a group commit settles
 /// many requests at once, and each post from another thread may wake an I/O thread. The first
 /// completion of a burst posts a run; the run dispatches every completion queued by then, each
-/// on its connection's strand, inline where that strand is free (it is: its coroutine waits).
+/// on its connection's executor: inline, since the run is on that executor's own thread (a
+/// strand, as in the unit tests, queues it when busy).
 /// With one io_context per I/O thread, each has its own lane: a completion is run by the thread
 /// that serves its connection, never handed from one I/O thread to another.
 
@@ -26,7 +27,7 @@ public:
   /// One lane per io_context (at least one).
   explicit completion_relay(const std::vector<io_executor>& lanes);
 
-  /// Thread-safe. Runs `fn` on `target` (a connection's strand) soon, never inside this call,
+  /// Thread-safe. Runs `fn` on `target` (a connection's executor) soon, never inside this call,
   /// from a run posted to the lane of target's io_context (the first lane for another one).
   void deliver(boost::asio::any_io_executor target, std::function<void()> fn);
 

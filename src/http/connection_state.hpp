@@ -1,7 +1,7 @@
 #pragma once
 /// What one connection shares with callbacks that may outlive its coroutine: the shutdown closer
 /// (connection_registry::close_idle posts it) and the read deadline's timer. Both hold it
-/// weakly and run on the connection's strand, so neither touches a connection that has ended.
+/// weakly and run on the connection's executor, so neither touches a connection that has ended.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,7 +21,7 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
 public:
   using clock = std::chrono::steady_clock;
 
-  /// `ex` is the connection's strand; `slot` its count in the connection limits.
+  /// `ex` is the connection's executor; `slot` its count in the connection limits.
   connection_state(boost::asio::any_io_executor ex, connection_slot slot = {})
       : timer_(std::move(ex)), slot_(std::move(slot)) {}
   virtual ~connection_state() = default;

@@ -47,7 +47,7 @@ caliper::envelope_parser& thread_parser(const config::config& cfg) {
 
 using submit_result = std::pair<store::outcome, store::commit_report>;
 
-/// Completes the awaiting coroutine on its own executor (a strand) once the sink settles, through
+/// Completes the awaiting coroutine on its own executor once the sink settles, through
 /// the relay: one post per group commit rather than one per request.
 struct submit_initiation {
   store::event_sink* sink;

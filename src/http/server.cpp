@@ -93,11 +93,13 @@ struct server::impl {
 
   net::awaitable<void> accept_loop(tcp::acceptor& from, listener_role role) {
     for (;;) {
-      // A named strand, not a temporary: GCC 12 may destroy temporaries of a co_await
-      // full-expression twice, which would drop a reference the socket still needs.
-      auto strand = net::make_strand(*lanes[next_lane]);
+      // The connection runs on its lane's io_context, not on a strand of it: one thread runs
+      // each lane, so its handlers already run one at a time, and a strand would only add a
+      // lock, a queue and a reference count to every handler (issue 12 item 1, bench/README).
+      // Anything from another thread reaches the connection by net::post to this executor.
+      const auto lane = lanes[next_lane]->get_executor();
       next_lane = (next_lane + 1) % lanes.size();
-      auto [ec, socket] = co_await from.async_accept(strand, nothrow);
+      auto [ec, socket] = co_await from.async_accept(lane, nothrow);
       if (ec == net::error::operation_aborted || !from.is_open()) co_return;
       if (ec) {
         // Out of descriptors or a connection reset before accept: keep accepting.

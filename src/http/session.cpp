@@ -49,7 +49,7 @@ net::awaitable<void> run_stream(connection<Stream>& conn, server_state& st, cons
   // then sends nothing, or dribbles, holds its slot this long at most.
   const auto first_deadline = connection_state::clock::now() + st.cfg.server.handshake_timeout;
   // The closer may run after this coroutine is gone: it holds the state weakly and runs on
-  // the connection's strand, where the state is destroyed too.
+  // the connection's executor, where the state is destroyed too.
   auto registration = st.connections.add(
       [ex = tcp.get_executor(), weak = std::weak_ptr<connection_state>(conn.shared_from_this())] {
         net::post(ex, [weak] {
