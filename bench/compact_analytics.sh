@@ -16,7 +16,8 @@
 #      (Not count(*) around the query: that lets today's layout answer from an index alone.)
 #
 # usage: bench/compact_analytics.sh DATABASE_URL      (RUNS=3, PHASES="build check sizes queries";
-#        then PHASES="inline check sizes queries" for the variant with the users inline, below)
+#        then PHASES="inline check sizes queries" for the variant with the users inline, or
+#        PHASES="userdim check sizes queries" for the one with a users dimension, below)
 # Takes ~15 min for 2M events on 2 cores (the build, then the queries); the build replaces cx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -193,6 +194,121 @@ q -c "VACUUM FULL cx.session_rows" -c "VACUUM ANALYZE cx.session_rows"
 say "sessions with inline users in $((($(now_ms) - t0) / 1000)) s"
 fi
 
+# --- a variant: PHASES="userdim check sizes queries", after a build -----------------------------
+# One dimension row per user as events name them: (IRI, LMS id, external id), so events and
+# sessions keep one integer for the three, and a query that groups by user_id and
+# user_external_id reads them from one small table whose statistics the planner can use (with
+# the dictionary, it took every IRI for a group of its own and sorted on disk).
+if [[ $phases == *" userdim "* ]]; then
+t0=$(now_ms)
+q <<'SQL'
+SET work_mem = '256MB';
+DROP VIEW IF EXISTS cx.session_events CASCADE;
+DROP VIEW IF EXISTS cx.sessions CASCADE;
+DROP TABLE IF EXISTS cx.users CASCADE;
+CREATE TABLE cx.users (
+  id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  iri         text NOT NULL,
+  lms_id      text,
+  external_id text,
+  UNIQUE NULLS NOT DISTINCT (iri, lms_id, external_id)
+);
+INSERT INTO cx.users (iri, lms_id, external_id)
+  SELECT DISTINCT user_id, user_lms_id, user_external_id FROM caliper.session_events ORDER BY 1, 2, 3;
+-- A session's (IRI, external id) may come from two of its events: add the pairs no event had.
+INSERT INTO cx.users (iri, lms_id, external_id)
+  SELECT DISTINCT s.user_id, NULL::text, s.user_external_id FROM caliper.sessions AS s
+  WHERE NOT EXISTS (SELECT FROM cx.users AS u
+                    WHERE u.iri = s.user_id AND u.external_id IS NOT DISTINCT FROM s.user_external_id);
+CREATE INDEX users_iri_idx ON cx.users (iri);
+CREATE INDEX users_external_id_idx ON cx.users (external_id);
+
+-- The sessions: one key for their user (any row with their IRI and external id).
+CREATE TEMP TABLE session_user_map AS
+  SELECT DISTINCT ON (tu.id, tx.id) tu.id AS uid, tx.id AS xid, u.id AS ref
+  FROM cx.users AS u JOIN cx.texts AS tu ON tu.value = u.iri LEFT JOIN cx.texts AS tx ON tx.value = u.external_id
+  ORDER BY tu.id, tx.id, u.lms_id NULLS FIRST;
+ALTER TABLE cx.session_rows ADD COLUMN user_ref integer;
+UPDATE cx.session_rows AS r SET user_ref = m.ref FROM session_user_map AS m
+  WHERE m.uid = r.user_id AND m.xid IS NOT DISTINCT FROM r.user_external_id;
+ALTER TABLE cx.session_rows ALTER COLUMN user_ref SET NOT NULL;
+DROP INDEX cx.session_rows_user_id_idx;
+ALTER TABLE cx.session_rows DROP COLUMN user_id, DROP COLUMN user_external_id;
+CREATE INDEX session_rows_user_ref_idx ON cx.session_rows (user_ref);
+
+-- The events: one key instead of three.
+CREATE TEMP TABLE event_user_map AS
+  SELECT u.id AS ref, tu.id AS uid, tl.id AS lid, tx.id AS xid
+  FROM cx.users AS u JOIN cx.texts AS tu ON tu.value = u.iri
+  LEFT JOIN cx.texts AS tl ON tl.value = u.lms_id LEFT JOIN cx.texts AS tx ON tx.value = u.external_id;
+ALTER TABLE cx.events RENAME TO events_old;
+ALTER INDEX cx.events_event_time_brin RENAME TO events_old_event_time_brin;
+CREATE TABLE cx.events (
+  event_time  timestamptz NOT NULL,
+  received_at timestamptz NOT NULL,
+  session     bigint,
+  event_id    uuid        NOT NULL,
+  actor       integer     NOT NULL,
+  user_ref    integer     NOT NULL,
+  user_agent  integer,
+  ed_app      integer,
+  sensor      integer     NOT NULL,
+  source      smallint    NOT NULL,
+  action      caliper.session_action NOT NULL,
+  ip_address  inet,
+  PRIMARY KEY (event_id, event_time)
+) PARTITION BY RANGE (event_time);
+CREATE TABLE cx.events_u_default PARTITION OF cx.events DEFAULT;
+CREATE INDEX events_u_event_time_brin ON cx.events USING brin (event_time);
+DO $do$
+DECLARE m timestamptz;
+BEGIN
+  FOR m IN SELECT DISTINCT date_trunc('month', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+           FROM caliper.session_events LOOP
+    EXECUTE format('CREATE TABLE cx.%I PARTITION OF cx.events FOR VALUES FROM (%L) TO (%L)',
+                   to_char(m AT TIME ZONE 'UTC', '"events_u_y"YYYY"m"MM'), m, m + interval '1 month');
+  END LOOP;
+END
+$do$;
+INSERT INTO cx.events
+SELECT e.event_time, e.received_at, e.session, e.event_id, e.actor, m.ref, e.user_agent, e.ed_app,
+       e.sensor, e.source, e.action, e.ip_address
+FROM cx.events_old AS e
+JOIN event_user_map AS m ON m.uid = e.user_id AND m.lid IS NOT DISTINCT FROM e.user_lms_id
+                    AND m.xid IS NOT DISTINCT FROM e.user_external_id
+ORDER BY e.event_time;
+DROP TABLE cx.events_old;
+
+CREATE VIEW cx.sessions AS
+SELECT so.name AS source, coalesce(p.value, '') || r.session_tail AS session_id, u.iri AS user_id,
+       u.external_id AS user_external_id, r.started_at, r.ended_at,
+       CASE r.end_reason WHEN 'L' THEN 'LoggedOut' WHEN 'T' THEN 'TimedOut' ELSE 'open' END AS end_reason,
+       r.ended_at - r.started_at AS duration, r.first_event_at, r.last_event_at
+FROM cx.session_rows AS r
+LEFT JOIN cx.sources AS so ON so.id = r.source
+LEFT JOIN cx.users AS u ON u.id = r.user_ref
+LEFT JOIN cx.texts AS p ON p.id = r.session_prefix;
+
+CREATE VIEW cx.session_events AS
+SELECT e.event_id, so.name AS source, e.action, e.event_time, a.value AS actor_id, u.iri AS user_id,
+       u.lms_id AS user_lms_id, u.external_id AS user_external_id,
+       coalesce(p.value, '') || r.session_tail AS session_id, r.session_name, ua.value AS user_agent,
+       e.ip_address, ed.value AS ed_app_id, se.value AS sensor, e.received_at
+FROM cx.events AS e
+LEFT JOIN cx.sources AS so ON so.id = e.source
+LEFT JOIN cx.texts AS a ON a.id = e.actor
+LEFT JOIN cx.users AS u ON u.id = e.user_ref
+LEFT JOIN cx.session_rows AS r ON r.id = e.session
+LEFT JOIN cx.texts AS p ON p.id = r.session_prefix
+LEFT JOIN cx.texts AS ua ON ua.id = e.user_agent
+LEFT JOIN cx.texts AS ed ON ed.id = e.ed_app
+LEFT JOIN cx.texts AS se ON se.id = e.sensor;
+SQL
+cx_views daily_active_users logins_by_hour concurrent_sessions session_end_reasons
+q -c "VACUUM FULL cx.session_rows" -c "VACUUM ANALYZE cx.users, cx.session_rows, cx.events"
+say "users dimension in $((($(now_ms) - t0) / 1000)) s"
+fi
+
 # --- 3. the same rows -------------------------------------------------------------------------
 if [[ $phases == *" check "* ]]; then
   for rel in session_events sessions; do
@@ -221,6 +337,7 @@ WITH rels AS (
   SELECT 'compact', c.oid FROM pg_class AS c
   WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'cx.events'::regclass)
      OR c.oid IN ('cx.session_rows'::regclass, 'cx.texts'::regclass, 'cx.sources'::regclass)
+     OR c.oid = to_regclass('cx.users')
 )
 SELECT layout, sum(pg_total_relation_size(oid)), round(sum(pg_total_relation_size(oid)) / $events)
 FROM rels GROUP BY layout ORDER BY layout DESC;
