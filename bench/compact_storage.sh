@@ -390,6 +390,7 @@ FROM b LEFT JOIN s ON s.source = b.source AND s.session_prefix = b.session_prefi
 ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null")
   fi
 q "$db" -c "VACUUM ANALYZE cx.events, cx.sessions"
+log "$db: updates of cx.sessions, HOT of all: $(q "$db" -c "SELECT n_tup_hot_upd || ' of ' || n_tup_upd FROM pg_stat_user_tables WHERE relid = 'cx.sessions'::regclass")"
 local sessions="pg_total_relation_size('cx.sessions')"
   [[ ${2:-on} == split ]] && sessions="$sessions + pg_total_relation_size('cx.session_starts') + pg_total_relation_size('cx.session_ends')"
   size=$(q "$db" -c "SELECT pg_total_relation_size('cx.events_default'), $sessions, pg_total_relation_size('cx.texts') + pg_total_relation_size('cx.sources')" | tr '|' ' ')
