@@ -238,10 +238,8 @@ bool jwks_refresher::start(std::string& error) {
       }
     }, net::detached);
   }
-  thread_ = std::thread([this] {
-    metrics::name_this_thread("jwks-refresh");
-    ioc_.run();
-  });
+  thread_ = std::thread([this] { ioc_.run(); });
+  metrics::name_thread(thread_, "jwks-refresh");
   return true;
 }
 

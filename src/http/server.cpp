@@ -263,10 +263,10 @@ void server::run(server_hooks hooks) {
   if (impl_->hooks.watchdog && impl_->hooks.watchdog_every.count() > 0)
     net::co_spawn(*impl_->lanes.front(), impl_->watchdog_loop(), net::detached);
   std::vector<std::thread> pool;
-  for (std::size_t i = 1; i < impl_->lanes.size(); ++i) pool.emplace_back([l = impl_->lanes[i].get(), i] {
-      metrics::name_this_thread("io-" + std::to_string(i));
-      l->run();
-    });
+  for (std::size_t i = 1; i < impl_->lanes.size(); ++i) {
+    pool.emplace_back([l = impl_->lanes[i].get()] { l->run(); });
+    metrics::name_thread(pool.back(), "io-" + std::to_string(i));
+  }
   impl_->lanes.front()->run();
   // The first lane returns when the shutdown has drained every connection and stopped them all.
   for (auto& t : pool) t.join();

@@ -302,14 +302,10 @@ void journal::impl::flush_group(std::string bytes, std::vector<pending_request> 
 journal::journal(journal_options options, store::event_sink& downstream)
     : impl_(std::make_shared<impl>(std::move(options), downstream)) {
   impl_->open();
-  impl_->flusher = std::thread([i = impl_.get()] {
-    metrics::name_this_thread("journal-flush");
-    i->run_flusher();
-  });
-  impl_->drainer = std::thread([i = impl_.get()] {
-    metrics::name_this_thread("journal-drain");
-    i->run_drainer();
-  });
+  impl_->flusher = std::thread([i = impl_.get()] { i->run_flusher(); });
+  metrics::name_thread(impl_->flusher, "journal-flush");
+  impl_->drainer = std::thread([i = impl_.get()] { i->run_drainer(); });
+  metrics::name_thread(impl_->drainer, "journal-drain");
   spdlog::info("journal: {} ready, {} segments, {} bytes", impl_->opt.dir, impl_->segments.size(),
                impl_->stats.bytes.load());
 }

@@ -279,10 +279,10 @@ void batch_writer::start() {
   impl_->accepting = true;
   const std::size_t n = std::max<std::size_t>(impl_->opt.connections, 1);
   spdlog::info("store: starting {} writers for {}", n, impl_->display_url);
-  for (std::size_t i = 0; i < n; ++i) impl_->threads.emplace_back([this, i] {
-      metrics::name_this_thread("pg-writer-" + std::to_string(i));
-      impl_->run(i);
-    });
+  for (std::size_t i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([this, i] { impl_->run(i); });
+    metrics::name_thread(impl_->threads.back(), "pg-writer-" + std::to_string(i));
+  }
 }
 
 void batch_writer::stop(std::chrono::milliseconds drain) {
