@@ -9,10 +9,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <set>
 #include <fstream>
 #include <functional>
 #include <regex>
+#include <set>
 
 #include "pg_test_env.hpp"
 #include "server_process.hpp"
