@@ -1,6 +1,6 @@
 // libFuzzer target: the server's real per-connection code (http::detail::serve_requests and the
-// request_handler behind it) reading arbitrary bytes as an HTTP/1.1 stream from an in-memory
-// Beast test stream, with a fake event_sink instead of the store.
+// request_handler behind it, in_memory_connection.hpp) reading arbitrary bytes as an HTTP/1.1
+// stream from an in-memory Beast test stream, with a fake event_sink instead of the store.
 //
 // Input: byte 0 chooses the sink's behaviour (bits 0-1) and how many bytes each read may
 // return (bits 2-4); the rest is what the client sends, then it closes its end.
@@ -11,7 +11,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
@@ -27,8 +26,8 @@
 #include "caliper_sessiond/caliper/text.hpp"
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/event_sink.hpp"
-#include "connection.hpp"
 #include "fuzz_check.hpp"
+#include "in_memory_connection.hpp"
 
 namespace {
 
@@ -40,23 +39,6 @@ using namespace caliper_sessiond;
 /// The API key the seeds and the dictionary use.
 constexpr std::string_view fuzz_key = "fuzz-key-0123456789abcdef";
 constexpr std::size_t reject_raw_bytes = 512;
-
-/// The Beast test stream with the timer interface serve_requests expects (timeouts never fire:
-/// the client always closes its end, so every read ends).
-class fuzz_stream : public beast::test::stream {
-public:
-  using beast::test::stream::stream;
-  void expires_after(std::chrono::steady_clock::duration) noexcept {}
-  void expires_never() noexcept {}
-};
-
-/// The connection's state with nothing to cancel: the read deadlines it keeps never fire
-/// within a run (they are seconds away, and every read ends at once).
-class fuzz_connection final : public http::connection_state {
-public:
-  using http::connection_state::connection_state;
-  void cancel_io() override {}
-};
 
 enum class sink_mode : std::uint8_t { commit, refuse, unavailable, commit_duplicates };
 
@@ -164,9 +146,10 @@ void check_responses(std::string_view out, bool maybe_head) {
 
 /// A named coroutine, not a lambda: GCC 12 emits a lambda coroutine inside an extern "C"
 /// function twice under the same symbol.
-net::awaitable<void> serve(fuzz_stream& stream, fixture& f, http::connection_state& conn, bool& finished) {
-  co_await http::detail::serve_requests(stream, *f.state, *f.snapshot, conn, http::listener_role::main,
-                                        http::connection_state::clock::now() + f.state->cfg.server.handshake_timeout);
+net::awaitable<void> serve(http::testing::in_memory_stream& stream, fixture& f, http::connection_state& conn,
+                           bool& finished) {
+  co_await http::testing::serve_in_memory(stream, *f.state, *f.snapshot, conn,
+                                          http::connection_state::clock::now() + f.state->cfg.server.handshake_timeout);
   finished = true;
 }
 
@@ -181,7 +164,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   net::io_context ioc;
   f.state->relay = std::make_shared<http::completion_relay>(ioc.get_executor());
-  fuzz_stream server(ioc);
+  http::testing::in_memory_stream server(ioc);
   beast::test::stream client(ioc);
   server.connect(client);
   if (read_size != 0) server.read_size(read_size);
@@ -189,7 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   client.close();  // the server reads everything, then end of stream
 
   bool finished = false;
-  auto conn = std::make_shared<fuzz_connection>(ioc.get_executor());
+  auto conn = std::make_shared<http::testing::in_memory_connection>(ioc.get_executor());
   net::co_spawn(ioc, serve(server, f, *conn, finished), net::detached);
   ioc.run();
   FUZZ_CHECK(finished);

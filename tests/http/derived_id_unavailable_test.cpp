@@ -8,7 +8,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/_experimental/test/stream.hpp>
 
 #include <algorithm>
 #include <memory>
@@ -16,7 +15,7 @@
 
 #include "caliper_sessiond/metrics/registry.hpp"
 #include "caliper_sessiond/store/event_sink.hpp"
-#include "connection.hpp"
+#include "in_memory_connection.hpp"
 #include "openssl_guard.hpp"
 #include "pg_test_env.hpp"
 
@@ -25,19 +24,6 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using namespace caliper_sessiond;
-
-class test_stream : public beast::test::stream {
-public:
-  using beast::test::stream::stream;
-  void expires_after(std::chrono::steady_clock::duration) noexcept {}
-  void expires_never() noexcept {}
-};
-
-class test_connection final : public http::connection_state {
-public:
-  using http::connection_state::connection_state;
-  void cancel_io() override {}
-};
 
 class counting_sink final : public store::event_sink {
 public:
@@ -57,25 +43,22 @@ bool plain_digest(std::string_view data, std::array<unsigned char, 32>& out) {
   return true;
 }
 
-net::awaitable<void> serve(test_stream& s, http::server_state& st, const http::reloadable& snap,
-                           http::connection_state& conn) {
-  co_await http::detail::serve_requests(s, st, snap, conn, http::listener_role::main,
-                                        http::connection_state::clock::now() + std::chrono::seconds(10));
-}
-
 /// Posts `body` once over a fresh connection and returns everything the server wrote.
 std::string post(http::server_state& st, const http::reloadable& snap, const std::string& body) {
   net::io_context ioc;
   st.relay = std::make_shared<http::completion_relay>(ioc.get_executor());
-  test_stream server(ioc);
+  http::testing::in_memory_stream server(ioc);
   beast::test::stream client(ioc);
   server.connect(client);
   server.append("POST /caliper HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer key-0123456789abcdef\r\n"
                 "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
                 std::to_string(body.size()) + "\r\n\r\n" + body);
   client.close();
-  auto conn = std::make_shared<test_connection>(ioc.get_executor());
-  net::co_spawn(ioc, serve(server, st, snap, *conn), net::detached);
+  auto conn = std::make_shared<http::testing::in_memory_connection>(ioc.get_executor());
+  net::co_spawn(ioc,
+                http::testing::serve_in_memory(server, st, snap, *conn,
+                                               http::connection_state::clock::now() + std::chrono::seconds(10)),
+                net::detached);
   ioc.run();
   return client.str();
 }
