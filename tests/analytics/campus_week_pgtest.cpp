@@ -64,6 +64,12 @@ protected:
 
 std::string* campus_week_pgtest::url_ = nullptr;
 
+// ctest runs this one (as campus_week_database) before the others: tests/analytics/CMakeLists.txt.
+TEST_F(campus_week_pgtest, database_is_built_once_and_reused) {
+  ASSERT_NE(url_, nullptr);
+  EXPECT_NE(scalar("SELECT count(*) FROM caliper.session_events"), "0");
+}
+
 TEST_F(campus_week_pgtest, the_delivery_has_every_complication) {
   // 20,000 users; a handful draw no session all week.
   EXPECT_GT(std::stoi(scalar("SELECT count(DISTINCT user_id) FROM campus.truth")), 19900);
