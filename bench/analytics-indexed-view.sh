@@ -96,7 +96,7 @@ staged=$(q -c "SELECT count(*) FROM bench.staging")
 rows=$((staged < insert_rows ? staged : insert_rows))
 script=$out/analytics-insert-indexed.sql
 {
-  echo "PREPARE ins(bigint, bigint) AS INSERT INTO caliper.session_events SELECT event_id, source, action,"
+  echo "PREPARE ins(bigint, bigint) AS INSERT INTO caliper.event_rows SELECT event_id, source, action,"
   echo "  event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent,"
   echo "  ip_address, ed_app_id, sensor, received_at FROM bench.staging WHERE seq >= \$1 AND seq < \$2"
   echo "  ON CONFLICT DO NOTHING RETURNING event_id, event_time;"
@@ -104,15 +104,15 @@ script=$out/analytics-insert-indexed.sql
 } >"$script"
 times=()
 for ((i = 0; i < 3; ++i)); do
-  q -c "TRUNCATE caliper.session_events_y2027m07" -c "CHECKPOINT"
-  q -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+  q -c "TRUNCATE caliper.event_rows_y2027m07" -c "CHECKPOINT"
+  q -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
   s=$(now_ms)
   q -f "$script" >/dev/null
   times+=($(($(now_ms) - s)))
-  q -c "ALTER TABLE caliper.session_events ENABLE TRIGGER session_events_to_sessions"
+  q -c "ALTER TABLE caliper.event_rows ENABLE TRIGGER session_events_to_sessions"
 done
 m=$(printf '%s\n' "${times[@]}" | median)
 say "batches of 1000, $rows rows, trigger off, with the two indexes: ${times[*]} ms (median $m); $((rows * 1000 / m)) events/s"
-q -c "TRUNCATE caliper.session_events_y2027m07" \
+q -c "TRUNCATE caliper.event_rows_y2027m07" \
   -c "DROP VIEW bench.sessions_indexed_view" \
   -c "DROP INDEX caliper.bench_events_session_idx" -c "DROP INDEX caliper.bench_events_user_idx"

@@ -65,7 +65,7 @@ say "PostgreSQL $(q -c 'SHOW server_version'), shared_buffers $(q -c 'SHOW share
 sessions=$((events * 100 / 195))
 q -c "SELECT caliper.ensure_partitions(8)" >/dev/null
 if [[ $phases == *" load "* ]]; then
-q -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+q -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
 t0=$(now_ms)
 q <<SQL
 CREATE SCHEMA IF NOT EXISTS bench;
@@ -103,13 +103,13 @@ SQL
 per_day=$((sessions / 180 + 1))
 for ((first = 1; first <= sessions; first += 1000000)); do
   last=$((first + 999999 > sessions ? sessions : first + 999999))
-  q -c "INSERT INTO caliper.session_events SELECT * FROM bench.events_of($first, $last, $per_day)"
+  q -c "INSERT INTO caliper.event_rows SELECT * FROM bench.events_of($first, $last, $per_day)"
 done
 t1=$(now_ms)
-q -c "ALTER TABLE caliper.session_events ENABLE TRIGGER session_events_to_sessions"
+q -c "ALTER TABLE caliper.event_rows ENABLE TRIGGER session_events_to_sessions"
 q -c "SET work_mem = '256MB'" -f sql/004_sessions_backfill.sql >/dev/null
 t2=$(now_ms)
-q -c "VACUUM ANALYZE caliper.session_events" -c "VACUUM ANALYZE caliper.sessions"
+q -c "VACUUM ANALYZE caliper.event_rows" -c "VACUUM ANALYZE caliper.sessions"
 loaded=$(q -c "SELECT count(*) FROM caliper.session_events")
 say ""
 say "## load"
@@ -122,7 +122,7 @@ if [[ $phases == *" sizes "* ]]; then
 say ""
 say "## sizes"
 q -F ' ' <<SQL | while read -r what tbl idx total per_m; do say "$what: table $tbl, indexes $idx, total $total bytes; per million events $per_m"; done
-WITH parts AS (SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = 'caliper.session_events'::regclass),
+WITH parts AS (SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = 'caliper.event_rows'::regclass),
 ev AS (SELECT sum(pg_table_size(oid)) AS t, sum(pg_indexes_size(oid)) AS i FROM parts),
 se AS (SELECT pg_table_size('caliper.sessions') AS t, pg_indexes_size('caliper.sessions') AS i)
 SELECT 'session_events', t, i, t + i, pg_size_pretty(((t + i) * 1000000 / $loaded)::bigint) FROM ev
@@ -197,11 +197,11 @@ SQL
 staged=$(q -c "SELECT count(*) FROM bench.staging")
 run_inserts() {  # $1 batch size, $2 rows, $3 on|off; prints ms
   local size=$1 rows=$2 mode=$3 script=$out/analytics-insert.sql
-  q -c "TRUNCATE caliper.session_events_y2027m07" -c "DELETE FROM caliper.sessions WHERE first_event_at >= '2027-07-01'" \
+  q -c "TRUNCATE caliper.event_rows_y2027m07" -c "DELETE FROM caliper.sessions WHERE first_event_at >= '2027-07-01'" \
     -c "VACUUM caliper.sessions" -c "CHECKPOINT"
-  if [[ $mode == off ]]; then q -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"; fi
+  if [[ $mode == off ]]; then q -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"; fi
   {
-    echo "PREPARE ins(bigint, bigint) AS INSERT INTO caliper.session_events SELECT event_id, source, action,"
+    echo "PREPARE ins(bigint, bigint) AS INSERT INTO caliper.event_rows SELECT event_id, source, action,"
     echo "  event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent,"
     echo "  ip_address, ed_app_id, sensor, received_at FROM bench.staging WHERE seq >= \$1 AND seq < \$2"
     echo "  ON CONFLICT DO NOTHING RETURNING event_id, event_time;"
@@ -211,7 +211,7 @@ run_inserts() {  # $1 batch size, $2 rows, $3 on|off; prints ms
   s=$(now_ms)
   q -f "$script" >/dev/null
   echo $(($(now_ms) - s))
-  q -c "ALTER TABLE caliper.session_events ENABLE TRIGGER session_events_to_sessions"
+  q -c "ALTER TABLE caliper.event_rows ENABLE TRIGGER session_events_to_sessions"
 }
 say ""
 say "## the trigger's cost: $staged staged events, new sessions, writer's statement, one transaction per batch"

@@ -28,9 +28,9 @@ using namespace caliper_sessiond;
 using store::event_row;
 using store::reject_row;
 
-constexpr const char* truncate_sql = "TRUNCATE caliper.session_events";
+constexpr const char* truncate_sql = "TRUNCATE caliper.event_rows";
 constexpr const char* copy_plain_sql =
-    "COPY caliper.session_events (event_id, source, action, event_time, actor_id, user_id, "
+    "COPY caliper.event_rows (event_id, source, action, event_time, actor_id, user_id, "
     "user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, "
     "sensor, received_at) FROM STDIN";
 

@@ -9,7 +9,7 @@
 # and, thousands of rows later, its LoggedOut or TimedOut), COPYed once into a staging table.
 # Then, each in a fresh database, batches of B rows are inserted the way the writer would, one
 # transaction per batch, from one connection whose backend CPU is read from /proc:
-#   wide     today: INSERT INTO caliper.session_events ... ON CONFLICT DO NOTHING RETURNING; the
+#   wide     today: INSERT INTO caliper.event_rows ... ON CONFLICT DO NOTHING RETURNING; the
 #            statement trigger keeps caliper.sessions (sql/001-008, as migrated by the server)
 #   compact  a prototype: the long repeated values (actor, user, LMS and external ids, user
 #            agent, edApp, sensor, and the session IRIs up to their last '/') in one dictionary
@@ -29,6 +29,12 @@
 #   wide_fold      today's tables, the trigger off; the facts merged every --fold-every batches
 #                  straight from the rows, as a writer that kept them in memory would send them
 #   wide_hash      today's trigger with caliper.sessions keyed by a 64-bit hash of (source, IRI)
+#   server         what the server sends since migration 009: one caliper.write_events call per
+#                  batch (the user agent, edApp, sensor and an actor other than the user as keys
+#                  into caliper.texts), with the sessions trigger; bytes include caliper.texts;
+#                  server_nosessions: the same with the trigger disabled
+#   arrays         the writer's statement before 009 (wide rows from arrays, the same array
+#                  building as server's); arrays_nosessions: the trigger disabled
 #   The three end with the same caliper.sessions as wide (checked when wide runs too); they are
 #   not in the default run: name them in CALIPER_COMPACT_LAYOUTS.
 # CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
@@ -149,9 +155,9 @@ print(new)' "$2" "$3"
 run_wide() {
   local db=$1
   fresh_db "$db"
-  q "$db" -c "CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events INCLUDING DEFAULTS, n bigint)" \
+  q "$db" -c "CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events, n bigint)" \
     -c "\\copy public.stage FROM '$work/stage.tsv'" -c "CREATE UNIQUE INDEX ON public.stage (n)" -c "VACUUM ANALYZE public.stage"
-  [[ ${2:-on} == off ]] && q "$db" -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+  [[ ${2:-on} == off ]] && q "$db" -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
   local fold=""
   if [[ ${2:-on} == staged ]]; then
     # The trigger only appends the batch's session facts to a heap with no index; every
@@ -180,16 +186,31 @@ print(f)')
   elif [[ ${2:-on} == fold ]]; then
     # The writer keeps its batches' session facts and merges them every --fold-every batches in
     # one statement (here read back from the staging rows, as the writer would send them).
-    q "$db" -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+    q "$db" -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
     fold="$(trigger_merge "$db" "FROM new_events WHERE session_id IS NOT NULL" \
       "FROM public.stage WHERE n > :flo AND n <= :fhi AND session_id IS NOT NULL");"
   fi
+  local insert="INSERT INTO caliper.event_rows SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at FROM public.stage WHERE n > :lo AND n <= :hi ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
+  [[ ${2:-on} == *_off ]] && q "$db" -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
+  local c names="event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at" cols=""
+  local aliased="" unnested=""
+  for c in ${names//,/}; do
+    cols+="${cols:+, }array_agg($c ORDER BY n)"
+    aliased+="${aliased:+, }array_agg($c ORDER BY n) AS $c"
+    unnested+="${unnested:+, }a.$c"
+  done
+  if [[ ${2:-on} == server* ]]; then
+    insert="SELECT count(*) FROM (SELECT caliper.write_events($cols, '{}', '{}', '{}', '{}') FROM public.stage WHERE n > :lo AND n <= :hi) AS w \\g /dev/null"
+  elif [[ ${2:-on} == arrays* ]]; then
+    # The writer's statement before 009: the batch as arrays, unnested into the wide rows.
+    insert="WITH a AS (SELECT $aliased FROM public.stage WHERE n > :lo AND n <= :hi) INSERT INTO caliper.event_rows ($names) SELECT u.* FROM a, unnest($unnested) AS u ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
+  fi
   log "$db: inserting"
-  timing=$(timed_batches "$db" "INSERT INTO caliper.session_events SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at FROM public.stage WHERE n > :lo AND n <= :hi ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null" "$fold" "$fold_every")
-  q "$db" -c "VACUUM ANALYZE caliper.session_events, caliper.sessions"
+  timing=$(timed_batches "$db" "$insert" "$fold" "$fold_every")
+  q "$db" -c "VACUUM ANALYZE caliper.event_rows, caliper.sessions"
   # The sessions as analysts see them, to compare the layouts that keep them the same way.
   digest[$db]=$(q "$db" -c "SELECT count(*) || ' ' || md5(string_agg((source, session_id, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)::text, ',' ORDER BY source, session_id)) FROM caliper.sessions AS s")
-  size=$(q "$db" -c "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'caliper.session_events'::regclass), pg_total_relation_size('caliper.sessions'), 0" | tr '|' ' ')
+  size=$(q "$db" -c "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'caliper.event_rows'::regclass), pg_total_relation_size('caliper.sessions'), coalesce(pg_total_relation_size(to_regclass('caliper.texts')), 0)" | tr '|' ' ')
 }
 
 # The pieces of SQL the compact layouts share, over a CTE b of keyed rows: the merge of a
@@ -251,7 +272,7 @@ CREATE INDEX ON cx.sessions (user_id);
 \i bench/compact_events.sql
 CREATE INDEX ON ONLY cx.events USING brin (event_time);
 CREATE INDEX ON cx.events_default USING brin (event_time);
-CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events INCLUDING DEFAULTS, n bigint);
+CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events, n bigint);
 SQL
 q "$db" -c "\\copy public.stage FROM '$work/stage.tsv'"
 # The warm cache: every value's key resolved before the timing (the writer would send integers).
@@ -409,6 +430,10 @@ for layout in $layouts; do
     wide_staged) run_wide wide_staged staged ;;
     wide_fold) run_wide wide_fold fold ;;
     wide_hash) run_wide wide_hash hash ;;
+    server) run_wide server server ;;
+    server_nosessions) run_wide server_nosessions server_off ;;
+    arrays) run_wide arrays arrays ;;
+    arrays_nosessions) run_wide arrays_nosessions arrays_off ;;
     compact) run_compact compact on ;;
     compact_nosessions) run_compact compact_nosessions off ;;
     compact_split) run_compact compact_split split ;;

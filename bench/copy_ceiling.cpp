@@ -1,11 +1,12 @@
 // caliper-copy-ceiling: the database ceiling of bench/run. COPYs rows shaped like the ones
 // caliper-sessiond stores for caliper-loadgen's envelopes (same IRIs, user spread, actions,
-// NULLs for TimedOut) straight into caliper.session_events, so the partitioned table, its
+// NULLs for TimedOut) straight into caliper.event_rows (the rows behind the view
+// caliper.session_events), with their texts in place, so the partitioned table, its
 // indexes and the caliper.sessions trigger all do their work, but no conflict handling, no
 // RETURNING and no HTTP. One COPY per batch, one transaction per COPY (autocommit).
 //
 //   caliper-copy-ceiling --url DATABASE_URL [--connections 2] [--seconds 10] [--batch 1000]
-//                        [--events 10] [--rows N] [--table caliper.session_events]
+//                        [--events 10] [--rows N] [--table caliper.event_rows]
 //                        [--session-events K]
 // Prints one JSON line shaped like caliper-loadgen's: requests are COPY statements (and their
 // latency), events are rows; --events is only echoed as events_per_envelope. --rows N stops
@@ -38,7 +39,7 @@ struct options {
   double seconds = 10;
   int batch = 1000;
   int events = 10;
-  std::string table = "caliper.session_events";  ///< --table: the raw ceiling uses a plain copy
+  std::string table = "caliper.event_rows";  ///< --table: the raw ceiling uses a plain copy
   long long rows = 0;  ///< stop after this many rows (0: run for `seconds`)
   int session_events = 0;  ///< rows per new session (0: one session per user, as loadgen)
 };

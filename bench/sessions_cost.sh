@@ -77,7 +77,7 @@ for ((run = 1; run <= runs; run++)); do
     esac
     for trigger in on off; do
       fresh_db
-      [[ $trigger == off ]] && db -c "ALTER TABLE caliper.session_events DISABLE TRIGGER session_events_to_sessions"
+      [[ $trigger == off ]] && db -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
       t0=$(pg_ticks)
       json=$("$copy_ceiling" --url "$(pg_url bench_sessions)" --connections 2 --batch 1000 --seconds "$seconds" \
                --session-events "$span")

@@ -13,21 +13,14 @@ namespace {
 
 constexpr const char* array_statement_name = "caliper_write_batch";
 
-// $1-$15: one array per column of caliper.session_events; $16-$19: the rejects. The CTE puts
-// the rejects in the same statement, hence the same implicit transaction and round trip.
+// $1-$15: one array per column of caliper.session_events; $16-$19: the rejects.
+// caliper.write_events (sql/009) stores both in one call: the same implicit transaction and
+// round trip, and the long texts as keys into caliper.texts.
 constexpr const char* array_statement_sql = R"sql(
-WITH rejected AS (
-  INSERT INTO caliper.rejected_events (received_at, source, reason, raw)
-  SELECT * FROM unnest($16::timestamptz[], $17::text[], $18::text[], $19::text[])
-)
-INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id,
-  user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id,
-  sensor, received_at)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::caliper.session_action[], $4::timestamptz[],
-  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-  $12::inet[], $13::text[], $14::text[], $15::timestamptz[])
-ON CONFLICT DO NOTHING
-RETURNING event_id, event_time
+SELECT * FROM caliper.write_events($1::uuid[], $2::text[], $3::caliper.session_action[],
+  $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+  $11::text[], $12::inet[], $13::text[], $14::text[], $15::timestamptz[],
+  $16::timestamptz[], $17::text[], $18::text[], $19::text[])
 )sql";
 constexpr int array_statement_params = 19;
 

@@ -1,5 +1,6 @@
 // The COPY variant of the batch statement (see batch_statement.hpp), kept for
-// bench/batch_statement and as the writer's alternative.
+// bench/batch_statement and as the writer's alternative. It stores each row with its texts in
+// place (the form of the rows before migration 009), which caliper.session_events reads too.
 #include <string>
 
 #include "batch_statement.hpp"
@@ -25,7 +26,7 @@ constexpr const char* copy_staging_sql =
     "sensor, received_at) FROM STDIN";
 
 constexpr const char* insert_from_staging_sql = R"sql(
-INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id,
+INSERT INTO caliper.event_rows (event_id, source, action, event_time, actor_id, user_id,
   user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id,
   sensor, received_at)
 SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id,

@@ -17,20 +17,21 @@ constexpr const char* begin_sql = "BEGIN; SET LOCAL lock_timeout = '30s'";
 // that carry no LMS or external id go too. Rejects: the raw JSON holds one of those ids as a
 // whole JSON string ("...", also with / written \/), matched by LIKE with its wildcards
 // escaped: a substring match would hit longer ids (S42 in S420); a jsonb search would skip
-// raws cut short at the bound, which are not JSON. Deleting from caliper.session_events
-// reaches every partition; the sessions trigger fires on INSERT only, so nothing rebuilds them.
+// raws cut short at the bound, which are not JSON. Deleting from caliper.event_rows (the rows
+// of the view caliper.session_events, whose user columns it holds as text) reaches every
+// partition; the sessions trigger fires on INSERT only, so nothing rebuilds them.
 // Not actor_id: a person's actor_id is their user_id, and a TimedOut's actor is the LMS, whose
 // IRI given by mistake would take every TimedOut event with it.
 constexpr const char* forget_sql = R"sql(
 WITH people AS (
   SELECT $1::text AS id
   UNION
-  SELECT e.user_id FROM caliper.session_events AS e
+  SELECT e.user_id FROM caliper.event_rows AS e
   WHERE e.user_id = $1 OR e.user_lms_id = $1 OR e.user_external_id = $1
   UNION
   SELECT s.user_id FROM caliper.sessions AS s WHERE s.user_id = $1 OR s.user_external_id = $1
 ), gone_events AS (
-  DELETE FROM caliper.session_events AS e
+  DELETE FROM caliper.event_rows AS e
   WHERE e.user_id IN (SELECT id FROM people) OR e.user_lms_id = $1 OR e.user_external_id = $1
   RETURNING e.source, e.session_id, e.user_id
 ), gone_sessions AS (

@@ -33,20 +33,33 @@ inline std::string quote(const std::string& s) {
 
 inline std::string nullable(const std::string& s) { return s.empty() ? "NULL" : quote(s); }
 
-/// One statement for the batch, as the writer sends it, answering the number of rows inserted.
+/// One statement for the batch, as the writer sends it (caliper.write_events, one array per
+/// column), answering the number of rows inserted.
 inline std::string insert_batch_sql(const std::vector<event>& batch) {
-  std::string sql =
-      "WITH ins AS (INSERT INTO caliper.session_events (event_id, source, action, event_time, "
-      "actor_id, user_id, user_external_id, session_id, sensor, received_at) VALUES ";
+  std::string ids, sources, actions, times, users, external_ids, sessions, nulls, sensors, received;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const event& e = batch[i];
-    sql += (i ? ", (" : "(") + quote(e.id) + "::uuid, " + quote(e.source) + ", " + quote(e.action) +
-           "::caliper.session_action, " + quote(e.time) + "::timestamptz, " + quote(e.user) + ", " +
-           quote(e.user) + ", " + nullable(e.external_id) + ", " + nullable(e.session) +
-           ", 'sensor', now())";
+    const char* sep = i ? ", " : "";
+    ids += sep + quote(e.id);
+    sources += sep + quote(e.source);
+    actions += sep + quote(e.action);
+    times += sep + quote(e.time);
+    users += sep + quote(e.user);
+    external_ids += sep + nullable(e.external_id);
+    sessions += sep + nullable(e.session);
+    nulls += sep + std::string("NULL");
+    sensors += sep + std::string("'sensor'");
+    received += sep + std::string("now()");
   }
-  sql += " ON CONFLICT DO NOTHING RETURNING event_id) SELECT count(*) FROM ins";
-  return sql;
+  const auto array = [](const std::string& items, const char* type) {
+    return "ARRAY[" + items + "]::" + type + "[]";
+  };
+  return "SELECT count(*) FROM caliper.write_events(" + array(ids, "uuid") + ", " + array(sources, "text") + ", " +
+         array(actions, "caliper.session_action") + ", " + array(times, "timestamptz") + ", " + array(users, "text") +
+         ", " + array(users, "text") + ", " + array(nulls, "text") + ", " + array(external_ids, "text") + ", " +
+         array(sessions, "text") + ", " + array(nulls, "text") + ", " + array(nulls, "text") + ", " +
+         array(nulls, "inet") + ", " + array(nulls, "text") + ", " + array(sensors, "text") + ", " +
+         array(received, "timestamptz") + ", '{}', '{}', '{}', '{}')";
 }
 
 /// Inserts the batch with one statement, as the writer does; returns the number of rows inserted.

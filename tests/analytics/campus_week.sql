@@ -107,22 +107,26 @@ FROM copies AS c;
 CREATE INDEX ON campus.delivery (batch);
 ANALYZE campus.delivery;
 
--- One INSERT per batch, as the writer does: the sessions trigger runs once per batch.
+-- One call of caliper.write_events per batch, as the writer makes: the sessions trigger runs once
+-- per batch.
 DO $do$
 DECLARE
   b bigint;
 BEGIN
   FOR b IN SELECT DISTINCT batch FROM campus.delivery ORDER BY 1 LOOP
-    INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id,
-      user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id,
-      sensor, received_at)
-    SELECT event_id, source, action, event_time,
-           CASE WHEN action = 'TimedOut' THEN 'https://lms.example.edu' ELSE user_id END, user_id,
-           NULL, user_external_id, session_id, NULL, 'Mozilla/5.0', '192.0.2.1',
-           'https://lms.example.edu', 'https://lms.example.edu/sensor',
-           event_time + interval '2 seconds'
-    FROM campus.delivery WHERE batch = b
-    ON CONFLICT DO NOTHING;
+    PERFORM count(*) FROM (SELECT caliper.write_events(
+      ids => array_agg(event_id ORDER BY event_id), sources => array_agg(source ORDER BY event_id),
+      actions => array_agg(action ORDER BY event_id), event_times => array_agg(event_time ORDER BY event_id),
+      actors => array_agg(CASE WHEN action = 'TimedOut' THEN 'https://lms.example.edu' ELSE user_id END ORDER BY event_id),
+      users => array_agg(user_id ORDER BY event_id), user_lms_ids => array_agg(NULL::text),
+      user_external_ids => array_agg(user_external_id ORDER BY event_id),
+      session_ids => array_agg(session_id ORDER BY event_id), session_names => array_agg(NULL::text),
+      user_agents => array_agg('Mozilla/5.0'::text), ip_addresses => array_agg('192.0.2.1'::inet),
+      ed_apps => array_agg('https://lms.example.edu'::text),
+      sensors => array_agg('https://lms.example.edu/sensor'::text),
+      received => array_agg(event_time + interval '2 seconds' ORDER BY event_id),
+      reject_received => '{}', reject_sources => '{}', reject_reasons => '{}', reject_raws => '{}')
+    FROM campus.delivery WHERE batch = b) AS w;
   END LOOP;
 END
 $do$;

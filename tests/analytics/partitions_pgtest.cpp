@@ -42,12 +42,12 @@ void put_events(const std::string& url, int offset, int n, int first_id = 1) {
 std::string where_rows_are(const std::string& url) {
   return pg_test_env::scalar(url, "SELECT coalesce(string_agg(p, ', ' ORDER BY p), '') FROM (SELECT "
                                   "tableoid::regclass || ' ' || count(*) AS p FROM "
-                                  "caliper.session_events GROUP BY tableoid) AS x");
+                                  "caliper.event_rows GROUP BY tableoid) AS x");
 }
 
 bool partition_exists(const std::string& url, const std::string& name) {
   return pg_test_env::scalar(url, "SELECT count(*) FROM pg_inherits WHERE inhparent = "
-                                  "'caliper.session_events'::regclass AND inhrelid = "
+                                  "'caliper.event_rows'::regclass AND inhrelid = "
                                   "to_regclass('caliper." + name + "')") == "1";
 }
 

@@ -154,7 +154,7 @@ TEST_F(sessions_pgtest, any_order_and_batching_gives_the_same_rows) {
   std::vector<std::string> first;
   std::mt19937 rng(20260907);
   for (int round = 0; round < 6; ++round) {
-    pg_test_env::query(url_, "TRUNCATE caliper.session_events, caliper.sessions");
+    pg_test_env::query(url_, "TRUNCATE caliper.event_rows, caliper.sessions");
     std::vector<event> order = all;
     if (round > 0) std::shuffle(order.begin(), order.end(), rng);
     if (round % 2 == 0) order.push_back(order[static_cast<std::size_t>(round)]);  // a resend

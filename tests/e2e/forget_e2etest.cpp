@@ -28,7 +28,7 @@ protected:
 TEST_F(forget_e2e, fixture_has_both_people_in_both_partitions) {
   EXPECT_EQ(person_rows(), "3/2/2");
   EXPECT_EQ(other_rows(), "3/2/2");
-  EXPECT_EQ(scalar("SELECT count(DISTINCT tableoid) FROM caliper.session_events WHERE user_id = 'https://lms.example.edu/users/1'"), "2");
+  EXPECT_EQ(scalar("SELECT count(DISTINCT tableoid) FROM caliper.event_rows WHERE user_id = 'https://lms.example.edu/users/1'"), "2");
 }
 
 TEST_F(forget_e2e, external_id_erases_the_persons_events_sessions_and_rejects) {

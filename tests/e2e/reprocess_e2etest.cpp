@@ -86,7 +86,7 @@ TEST_F(reprocess_e2e, since_leaves_older_rejects_alone) {
 
 TEST_F(reprocess_e2e, event_the_database_refuses_stays_a_reject_and_the_rest_of_the_batch_goes_on) {
   // Stands for a row the parser lets through and PostgreSQL refuses (SQLSTATE 23514).
-  exec("ALTER TABLE caliper.session_events ADD CONSTRAINT refuse_user_1 CHECK (user_id <> 'https://lms.example.edu/users/1')");
+  exec("ALTER TABLE caliper.event_rows ADD CONSTRAINT refuse_user_1 CHECK (user_id <> 'https://lms.example.edu/users/1')");
   const auto [rc, out] = tool("reprocess-rejects");
   ASSERT_EQ(rc, 0) << tool_log();
   EXPECT_EQ(out, "1 reprocessed, 1 stored, 0 duplicates, 3 still rejected, 1 left as they were (not re-readable)\n");

@@ -2,6 +2,8 @@
 // store the same rows and report the same errors: the writer may use any of them.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "batch_statement.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
 #include "pg_test_env.hpp"
@@ -97,6 +99,70 @@ TEST_P(batch_statement_pgtest, an_id_that_is_not_a_uuid_is_a_data_error) {
   const auto err = write({testing::make_event(7), bad}, {}, inserted);
   ASSERT_TRUE(err);
   EXPECT_EQ(err->action, pg::error_action::reject) << err->sqlstate << " " << err->message;
+}
+
+// The long texts read back in place whatever the statement stored (keys into caliper.texts for
+// the array statements, the texts themselves for COPY), a user agent longer than a btree entry
+// included, and the array statements store each text once.
+TEST_P(batch_statement_pgtest, long_texts_read_back_in_place_and_are_stored_once) {
+  std::vector<caliper::session_event> batch{testing::make_event(1), testing::make_event(2), testing::make_event(3)};
+  for (auto& e : batch) {
+    e.user_agent = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0";
+    e.ed_app_id = "https://lms.example.edu/app";
+  }
+  batch[1].action = caliper::session_action::timed_out;
+  batch[1].actor_id = "https://lms.example.edu/app";  // the LMS times the session out
+  batch[2].user_agent = std::string(10'000, 'u');
+  std::vector<bool> inserted;
+  ASSERT_FALSE(write(batch, {}, inserted));
+  const auto rows = pg_test_env::query(url_, "SELECT actor_id, user_id, user_agent, ed_app_id, sensor "
+                                             "FROM caliper.session_events ORDER BY event_id");
+  ASSERT_EQ(rows.size(), batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    EXPECT_EQ(rows[i], (std::vector<std::string>{batch[i].actor_id, batch[i].user_id, *batch[i].user_agent,
+                                                 *batch[i].ed_app_id, batch[i].sensor}))
+        << i;
+  const bool compact = GetParam().write != write_with_copy;
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), compact ? "4" : "0");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows WHERE actor_id IS NOT NULL"),
+            compact ? "0" : "3");
+}
+
+// Two writers adding the same new texts at the same time: each text once, every row with its
+// own (a lookup that missed the other writer's text would show as NULL).
+TEST_P(batch_statement_pgtest, concurrent_writers_add_each_new_text_once) {
+  constexpr unsigned batches = 20, per_batch = 5;
+  std::vector<std::optional<pg::error>> errors(2);
+  std::vector<std::thread> writers;
+  for (unsigned w = 0; w < 2; ++w)
+    writers.emplace_back([&, w] {
+      auto conn = pg::connection::connect(url_);
+      if (!conn.ok() || GetParam().prepare(conn)) {
+        errors[w] = pg::error{pg::error_action::fail, "", "cannot connect or prepare: " + std::string(conn.error_message())};
+        return;
+      }
+      for (unsigned b = 0; b < batches && !errors[w]; ++b) {
+        std::vector<caliper::session_event> events;
+        for (unsigned i = 0; i < per_batch; ++i) {
+          events.push_back(testing::make_event(1 + w * 10'000 + b * per_batch + i));
+          events.back().user_agent = "agent " + std::to_string(b);
+        }
+        std::vector<event_row> rows;
+        for (const auto& e : events) rows.push_back({&e, "src", 1'709'622'500'000'000});
+        std::vector<bool> inserted;
+        errors[w] = GetParam().write(conn, rows, {}, inserted);
+      }
+    });
+  for (auto& t : writers) t.join();
+  for (const auto& e : errors) ASSERT_FALSE(e) << e->sqlstate << " " << e->message;
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) || ' ' || count(DISTINCT user_agent) || ' ' || "
+                                      "count(*) FILTER (WHERE user_agent = 'agent ' || "
+                                      "((('x' || right(event_id::text, 8))::bit(32)::int - 1) % 10000 / 5)) "
+                                      "FROM caliper.session_events"),
+            "200 20 200");
+  if (GetParam().write != write_with_copy) {
+    EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts WHERE value LIKE 'agent %'"), "20");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(all, batch_statement_pgtest, ::testing::ValuesIn(statements),

@@ -40,21 +40,27 @@ TEST_F(migrations_pgtest, migrate_creates_the_tables_with_the_contract_columns) 
   ASSERT_FALSE(migrations().empty());
   EXPECT_EQ(migrations().front().name, "001_init.sql");
   EXPECT_EQ(r.applied, all_versions());
+  // The contract's columns, as analysts read them: caliper.session_events is a view since 009.
   const auto columns = pg_test_env::query(url_, R"sql(
-    SELECT column_name || ' ' || udt_name || ' ' || is_nullable FROM information_schema.columns
+    SELECT column_name || ' ' || udt_name FROM information_schema.columns
     WHERE table_schema = 'caliper' AND table_name = 'session_events' ORDER BY ordinal_position)sql");
   const std::vector<std::string> expected{
-      "event_id uuid NO",          "source text NO",          "action session_action NO",
-      "event_time timestamptz NO", "actor_id text NO",        "user_id text NO",
-      "user_lms_id text YES",      "user_external_id text YES", "session_id text YES",
-      "session_name text YES",     "user_agent text YES",     "ip_address inet YES",
-      "ed_app_id text YES",        "sensor text NO",          "received_at timestamptz NO"};
+      "event_id uuid",          "source text",          "action session_action",
+      "event_time timestamptz", "actor_id text",        "user_id text",
+      "user_lms_id text",       "user_external_id text", "session_id text",
+      "session_name text",      "user_agent text",      "ip_address inet",
+      "ed_app_id text",         "sensor text",          "received_at timestamptz"};
   ASSERT_EQ(columns.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(columns[i][0], expected[i]);
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT pg_get_partkeydef('caliper.session_events'::regclass)"),
+  // The rows behind it: what every event has is NOT NULL there; the long texts are keys.
+  EXPECT_EQ(pg_test_env::scalar(url_, R"sql(
+    SELECT string_agg(column_name, ' ' ORDER BY ordinal_position) FROM information_schema.columns
+    WHERE table_schema = 'caliper' AND table_name = 'event_rows' AND is_nullable = 'NO')sql"),
+            "event_id source action event_time user_id received_at");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT pg_get_partkeydef('caliper.event_rows'::regclass)"),
             "RANGE (event_time)");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                                      "WHERE conrelid = 'caliper.session_events'::regclass AND contype = 'p'"),
+                                      "WHERE conrelid = 'caliper.event_rows'::regclass AND contype = 'p'"),
             "PRIMARY KEY (event_id, event_time)");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT pg_get_expr(relpartbound, oid) FROM pg_class "
                                       "WHERE oid = 'caliper.session_events_default'::regclass"),
@@ -76,6 +82,75 @@ TEST_F(migrations_pgtest, second_migrate_applies_nothing) {
   EXPECT_TRUE(again.applied.empty());
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.schema_migrations"),
             std::to_string(migrations().size()));
+}
+
+// An install of before 009 with events in it, upgraded: its rows (texts in place) read the same
+// through the view, the server's new rows (texts as keys) beside them, and the partition
+// maintenance and the sessions go on working.
+TEST_F(migrations_pgtest, rows_stored_before_009_read_the_same_after_it) {
+  pg_test_env::query(url_, "CREATE SCHEMA caliper; CREATE TABLE caliper.schema_migrations "
+                           "(version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& m : migrations()) {
+    if (m.version >= 9) break;
+    pg_test_env::query(url_, "BEGIN; " + std::string(m.sql) + "; INSERT INTO caliper.schema_migrations (version, name) VALUES (" +
+                                 std::to_string(m.version) + ", '" + std::string(m.name) + "'); COMMIT");
+  }
+  // A LoggedIn of this month and a TimedOut of a month with no partition (the default one).
+  const std::string legacy = R"sql(
+    ('00000000-0000-4000-8000-000000000001', 'learn', 'LoggedIn', date_trunc('month', now()) + interval '1 hour',
+     'https://lms/users/1', 'https://lms/users/1', '_1_1', 'x1', 'https://lms/sessions/1', 'one', 'Mozilla/5.0 old',
+     '192.0.2.1', 'https://lms/app', 'https://lms/sensor', now()),
+    ('00000000-0000-4000-8000-000000000002', 'learn', 'TimedOut', '2020-01-05 10:00+00',
+     'https://lms/app', 'https://lms/users/2', NULL, NULL, 'https://lms/sessions/2', NULL, NULL, NULL,
+     'https://lms/app', 'https://lms/sensor', now()))sql";
+  pg_test_env::query(url_, "INSERT INTO caliper.session_events VALUES " + legacy);
+  const std::string all = "SELECT * FROM caliper.session_events ORDER BY event_id";
+  const auto before = pg_test_env::query(url_, all);
+  ASSERT_EQ(before.size(), 2U);
+
+  const auto r = migrate(url_);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.applied.front(), 9);
+  EXPECT_EQ(pg_test_env::query(url_, all), before);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "0") << "nothing rewritten";
+
+  // The server's form: the same values as keys; the actor stored only when it is not the user.
+  pg_test_env::query(url_, R"sql(SELECT * FROM caliper.write_events(
+    ARRAY['00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004']::uuid[],
+    ARRAY['learn', 'learn'], ARRAY['LoggedOut', 'TimedOut']::caliper.session_action[],
+    ARRAY[date_trunc('month', now()) + interval '2 hours', '2020-01-05 11:00+00']::timestamptz[],
+    ARRAY['https://lms/users/1', 'https://lms/app'], ARRAY['https://lms/users/1', 'https://lms/users/3'],
+    ARRAY['_1_1', NULL], ARRAY['x1', NULL], ARRAY['https://lms/sessions/1', 'https://lms/sessions/3'],
+    ARRAY['one', NULL], ARRAY['Mozilla/5.0 old', NULL], ARRAY['192.0.2.1', NULL]::inet[],
+    ARRAY['https://lms/app', 'https://lms/app'], ARRAY['https://lms/sensor', 'https://lms/sensor'],
+    ARRAY[now(), now()]::timestamptz[], '{}', '{}', '{}', '{}'))sql");
+  EXPECT_EQ(pg_test_env::query(url_, "SELECT actor_id, user_id, user_agent, ed_app_id, sensor FROM caliper.session_events "
+                                     "WHERE event_id IN ('00000000-0000-4000-8000-000000000003', "
+                                     "'00000000-0000-4000-8000-000000000004') ORDER BY event_id"),
+            (std::vector<std::vector<std::string>>{
+                {"https://lms/users/1", "https://lms/users/1", "Mozilla/5.0 old", "https://lms/app", "https://lms/sensor"},
+                {"https://lms/app", "https://lms/users/3", "\\N", "https://lms/app", "https://lms/sensor"}}));
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows WHERE actor_id IS NULL AND "
+                                      "sensor IS NULL AND sensor_ref IS NOT NULL"),
+            "2");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ' ' ORDER BY value) FROM caliper.texts"),
+            "Mozilla/5.0 old https://lms/app https://lms/sensor");
+  // Session 1: the old LoggedIn and the new LoggedOut.
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT end_reason || ' ' || user_external_id || ' ' || (duration = interval '1 hour') "
+                                      "FROM caliper.sessions WHERE session_id = 'https://lms/sessions/1'"),
+            "LoggedOut x1 true");
+  // Maintenance on the renamed table: January 2020's two rows leave the default partition,
+  // old and new forms alike, and read the same there.
+  const auto jan = pg_test_env::query(url_, "SELECT * FROM caliper.session_events WHERE event_time < '2021-01-01' ORDER BY event_id");
+  ASSERT_EQ(jan.size(), 2U);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(x, ';') FROM caliper.ensure_partitions(0) AS x"),
+            "created session_events_y2020m01, moved 2 rows from the default partition");
+  EXPECT_EQ(pg_test_env::query(url_, "SELECT * FROM caliper.session_events WHERE event_time < '2021-01-01' ORDER BY event_id"), jan);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.session_events_y2020m01"), "2");
+  // And the analysts still read all of it.
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT has_table_privilege('caliper_analyst', 'caliper.session_events', 'SELECT') "
+                                      "AND has_table_privilege('caliper_analyst', 'caliper.texts', 'SELECT')"),
+            "t");
 }
 
 TEST_F(migrations_pgtest, concurrent_migrates_apply_each_version_once) {
