@@ -120,11 +120,12 @@ INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_id, u
   session_id, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref)
 SELECT e.event_id, e.source, e.action, e.event_time, e.user_id, e.user_lms_id, e.user_external_id, e.session_id,
        e.session_name, e.ip_address, e.received_at, a.id, ua.id, ed.id, se.id
-FROM bench.events_of($first, $last, $per_day) AS e
+FROM ROWS FROM (bench.events_of($first, $last, $per_day)) WITH ORDINALITY AS e
 LEFT JOIN caliper.texts AS a ON a.value = e.actor_id AND e.actor_id <> e.user_id
 LEFT JOIN caliper.texts AS ua ON ua.value = e.user_agent
 LEFT JOIN caliper.texts AS ed ON ed.value = e.ed_app_id
-LEFT JOIN caliper.texts AS se ON se.value = e.sensor;
+LEFT JOIN caliper.texts AS se ON se.value = e.sensor
+ORDER BY e.ordinality;  -- the generator's order, as FORM=wide stores them (nearly time order)
 SQL
   fi
 done
@@ -132,7 +133,7 @@ t1=$(now_ms)
 q -c "ALTER TABLE caliper.event_rows ENABLE TRIGGER session_events_to_sessions"
 q -c "SET work_mem = '256MB'" -f sql/004_sessions_backfill.sql >/dev/null
 t2=$(now_ms)
-q -c "VACUUM ANALYZE caliper.event_rows" -c "VACUUM ANALYZE caliper.sessions"
+q -c "VACUUM ANALYZE caliper.event_rows" -c "VACUUM ANALYZE caliper.sessions" -c "ANALYZE caliper.texts"
 loaded=$(q -c "SELECT count(*) FROM caliper.session_events")
 say ""
 say "## load"
