@@ -25,8 +25,8 @@ loaded=$(q -c "SELECT count(*) FROM caliper.session_events")
 say "## indexed view on $loaded events (load $(cut -d' ' -f1-3 /proc/loadavg))"
 t0=$(now_ms)
 q -c "SET maintenance_work_mem = '512MB'" \
-  -c "CREATE INDEX IF NOT EXISTS bench_events_session_idx ON caliper.session_events (source, session_id, event_time)" \
-  -c "CREATE INDEX IF NOT EXISTS bench_events_user_idx ON caliper.session_events (user_id, event_time)" \
+  -c "CREATE INDEX IF NOT EXISTS bench_events_session_idx ON caliper.event_rows (source, session_id, event_time)" \
+  -c "CREATE INDEX IF NOT EXISTS bench_events_user_idx ON caliper.event_rows (user_id, event_time)" \
   -c "ANALYZE caliper.session_events"
 say "two indexes built in $((($(now_ms) - t0) / 1000)) s; their size: $(q -c "
   SELECT pg_size_pretty(sum(pg_relation_size(i.indexrelid))) || ', per million events ' ||
@@ -104,7 +104,7 @@ script=$out/analytics-insert-indexed.sql
 } >"$script"
 times=()
 for ((i = 0; i < 3; ++i)); do
-  q -c "TRUNCATE caliper.event_rows_y2027m07" -c "CHECKPOINT"
+  q -c "TRUNCATE caliper.session_events_y2027m07" -c "CHECKPOINT"
   q -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
   s=$(now_ms)
   q -f "$script" >/dev/null
@@ -113,6 +113,6 @@ for ((i = 0; i < 3; ++i)); do
 done
 m=$(printf '%s\n' "${times[@]}" | median)
 say "batches of 1000, $rows rows, trigger off, with the two indexes: ${times[*]} ms (median $m); $((rows * 1000 / m)) events/s"
-q -c "TRUNCATE caliper.event_rows_y2027m07" \
+q -c "TRUNCATE caliper.session_events_y2027m07" \
   -c "DROP VIEW bench.sessions_indexed_view" \
   -c "DROP INDEX caliper.bench_events_session_idx" -c "DROP INDEX caliper.bench_events_user_idx"

@@ -221,7 +221,7 @@ SQL
 staged=$(q -c "SELECT count(*) FROM bench.staging")
 run_inserts() {  # $1 batch size, $2 rows, $3 on|off; prints ms
   local size=$1 rows=$2 mode=$3 script=$out/analytics-insert.sql
-  q -c "TRUNCATE caliper.event_rows_y2027m07" -c "DELETE FROM caliper.sessions WHERE first_event_at >= '2027-07-01'" \
+  q -c "TRUNCATE caliper.session_events_y2027m07" -c "DELETE FROM caliper.sessions WHERE first_event_at >= '2027-07-01'" \
     -c "VACUUM caliper.sessions" -c "CHECKPOINT"
   if [[ $mode == off ]]; then q -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"; fi
   {

@@ -19,7 +19,9 @@
 ALTER TABLE caliper.session_events RENAME TO event_rows;
 
 CREATE TABLE caliper.texts (
-  id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  -- bigint: every new value takes a number, and senders choose the values (a sender sending
+  -- a new user agent with each event would use up an integer's 2^31 in weeks).
+  id     bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   digest bytea   NOT NULL UNIQUE,  -- caliper.text_digest(value): user agents may exceed a btree entry
   value  text    NOT NULL
 );
@@ -41,14 +43,50 @@ COMMENT ON FUNCTION caliper.text_digest(text) IS 'The digest under which caliper
 ALTER TABLE caliper.event_rows
   ALTER COLUMN actor_id DROP NOT NULL,
   ALTER COLUMN sensor DROP NOT NULL,
-  ADD COLUMN actor_ref integer,
-  ADD COLUMN user_agent_ref integer,
-  ADD COLUMN ed_app_ref integer,
-  ADD COLUMN sensor_ref integer;
+  ADD COLUMN actor_ref bigint,
+  ADD COLUMN user_agent_ref bigint,
+  ADD COLUMN ed_app_ref bigint,
+  ADD COLUMN sensor_ref bigint;
 -- Checked for new rows only (NOT VALID): every row stored before had its sensor.
 ALTER TABLE caliper.event_rows
   ADD CONSTRAINT event_rows_sensor_check CHECK (sensor IS NOT NULL OR sensor_ref IS NOT NULL) NOT VALID;
 
+-- What analysts read. Each lookup is a LEFT JOIN on caliper.texts' primary key, so a query
+-- that does not use a column does not pay for its lookup (the planner removes the join).
+CREATE VIEW caliper.session_events AS
+SELECT e.event_id, e.source, e.action, e.event_time,
+       coalesce(e.actor_id, a.value, e.user_id) AS actor_id,
+       e.user_id, e.user_lms_id, e.user_external_id, e.session_id, e.session_name,
+       coalesce(e.user_agent, ua.value) AS user_agent, e.ip_address,
+       coalesce(e.ed_app_id, ed.value) AS ed_app_id,
+       coalesce(e.sensor, se.value) AS sensor,
+       e.received_at
+FROM caliper.event_rows AS e
+LEFT JOIN caliper.texts AS a ON a.id = e.actor_ref
+LEFT JOIN caliper.texts AS ua ON ua.id = e.user_agent_ref
+LEFT JOIN caliper.texts AS ed ON ed.id = e.ed_app_ref
+LEFT JOIN caliper.texts AS se ON se.id = e.sensor_ref;
+
+COMMENT ON VIEW caliper.session_events IS
+  'One row per Caliper SessionEvent (LoggedIn, LoggedOut, TimedOut) as received; a resend is not stored twice. Stored in caliper.event_rows. DESIGN.md section 3.';
+-- The columns' comments, as the table has them (002): the contract's.
+DO $do$
+DECLARE
+  col record;
+BEGIN
+  FOR col IN
+    SELECT a.attname, col_description(a.attrelid, a.attnum) AS note
+    FROM pg_attribute AS a
+    WHERE a.attrelid = 'caliper.event_rows'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attname IN (SELECT attname FROM pg_attribute
+                        WHERE attrelid = 'caliper.session_events'::regclass AND attnum > 0)
+  LOOP
+    EXECUTE format('COMMENT ON COLUMN caliper.session_events.%I IS %L', col.attname, col.note);
+  END LOOP;
+END
+$do$;
+
+-- The table's own comments, after the view has copied the contract's ones.
 COMMENT ON TABLE caliper.event_rows IS
   'The rows behind caliper.session_events (read that view): one per SessionEvent, partitioned by month of event_time (UTC), see caliper.ensure_partitions. Long repeated values are keys into caliper.texts (rows stored before migration 009 hold them as text).';
 COMMENT ON COLUMN caliper.event_rows.actor_id IS 'NULL: see actor_ref (rows before migration 009: the actor IRI)';
@@ -77,55 +115,31 @@ BEGIN
 END
 $do$;
 
--- What analysts read. Each lookup is a LEFT JOIN on caliper.texts' primary key, so a query
--- that does not use a column does not pay for its lookup (the planner removes the join).
-CREATE VIEW caliper.session_events AS
-SELECT e.event_id, e.source, e.action, e.event_time,
-       coalesce(e.actor_id, a.value, e.user_id) AS actor_id,
-       e.user_id, e.user_lms_id, e.user_external_id, e.session_id, e.session_name,
-       coalesce(e.user_agent, ua.value) AS user_agent, e.ip_address,
-       coalesce(e.ed_app_id, ed.value) AS ed_app_id,
-       coalesce(e.sensor, se.value) AS sensor,
-       e.received_at
-FROM caliper.event_rows AS e
-LEFT JOIN caliper.texts AS a ON a.id = e.actor_ref
-LEFT JOIN caliper.texts AS ua ON ua.id = e.user_agent_ref
-LEFT JOIN caliper.texts AS ed ON ed.id = e.ed_app_ref
-LEFT JOIN caliper.texts AS se ON se.id = e.sensor_ref;
-
-COMMENT ON VIEW caliper.session_events IS
-  'One row per Caliper SessionEvent (LoggedIn, LoggedOut, TimedOut) as received; a resend is not stored twice. Stored in caliper.event_rows. DESIGN.md section 3.';
--- The columns' comments, as the table had them (002).
-DO $do$
-DECLARE
-  col record;
-BEGIN
-  FOR col IN
-    SELECT a.attname, col_description(a.attrelid, a.attnum) AS note
-    FROM pg_attribute AS a
-    WHERE a.attrelid = 'caliper.event_rows'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      AND a.attname IN (SELECT attname FROM pg_attribute
-                        WHERE attrelid = 'caliper.session_events'::regclass AND attnum > 0)
-  LOOP
-    EXECUTE format('COMMENT ON COLUMN caliper.session_events.%I IS %L', col.attname, col.note);
-  END LOOP;
-END
-$do$;
-
--- Inserts into caliper.session_events keep working (scripts, tests, other loaders): each row
--- is stored with its texts in place, as before this migration. No ON CONFLICT or RETURNING
--- through the view; caliper-sessiond itself writes with caliper.write_events.
+-- Inserts into caliper.session_events keep working (scripts, tests, other loaders, and a server
+-- of an older version during a rolling upgrade): each row is stored with its texts in place, as
+-- before this migration, and a resend is skipped as ON CONFLICT DO NOTHING skipped it (the
+-- statement's own ON CONFLICT clause does not reach through the trigger). A skipped row is not
+-- counted and not RETURNed. Row by row, so slower than caliper.write_events, which the server
+-- uses since 009.
 CREATE FUNCTION caliper.session_events_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+  -- The table no longer refuses a NULL actor (new rows leave it NULL for "the user").
+  IF NEW.actor_id IS NULL THEN
+    RAISE not_null_violation USING MESSAGE = 'null value in column "actor_id" of caliper.session_events';
+  END IF;
   INSERT INTO caliper.event_rows (event_id, source, action, event_time, actor_id, user_id,
     user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id,
     sensor, received_at)
   VALUES (NEW.event_id, NEW.source, NEW.action, NEW.event_time, NEW.actor_id, NEW.user_id,
     NEW.user_lms_id, NEW.user_external_id, NEW.session_id, NEW.session_name, NEW.user_agent,
-    NEW.ip_address, NEW.ed_app_id, NEW.sensor, NEW.received_at);
+    NEW.ip_address, NEW.ed_app_id, NEW.sensor, NEW.received_at)
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
   RETURN NEW;
 END
 $fn$;

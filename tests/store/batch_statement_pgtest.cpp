@@ -146,6 +146,8 @@ TEST_P(batch_statement_pgtest, concurrent_writers_add_each_new_text_once) {
         for (unsigned i = 0; i < per_batch; ++i) {
           events.push_back(testing::make_event(1 + w * 10'000 + b * per_batch + i));
           events.back().user_agent = "agent " + std::to_string(b);
+          // The same new edApps too, met in the opposite order by the other writer.
+          events.back().ed_app_id = "app " + std::to_string(w == 0 ? b : batches - 1 - b);
         }
         std::vector<event_row> rows;
         for (const auto& e : events) rows.push_back({&e, "src", 1'709'622'500'000'000});
@@ -160,8 +162,12 @@ TEST_P(batch_statement_pgtest, concurrent_writers_add_each_new_text_once) {
                                       "((('x' || right(event_id::text, 8))::bit(32)::int - 1) % 10000 / 5)) "
                                       "FROM caliper.session_events"),
             "200 20 200");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(DISTINCT ed_app_id) || ' ' || count(*) FILTER (WHERE ed_app_id IS NULL) "
+                                      "FROM caliper.session_events"),
+            "20 0");
   if (GetParam().write != write_with_copy) {
-    EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts WHERE value LIKE 'agent %'"), "20");
+    EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts WHERE value LIKE 'agent %' OR value LIKE 'app %'"),
+              "40");
   }
 }
 
