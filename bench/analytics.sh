@@ -114,7 +114,7 @@ for ((first = 1; first <= sessions; first += 1000000)); do
 INSERT INTO caliper.texts (digest, value)
 SELECT caliper.text_digest(v), v FROM (SELECT DISTINCT unnest(ARRAY[CASE WHEN actor_id <> user_id THEN actor_id END,
                                                             user_agent, ed_app_id, sensor]) AS v
-                                       FROM bench.events_of($first, least($last, $first + 9999), $per_day)) AS d
+                                       FROM bench.events_of($first, $last, $per_day)) AS d
 WHERE v IS NOT NULL ON CONFLICT (digest) DO NOTHING;
 INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_id, user_lms_id, user_external_id,
   session_id, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref)

@@ -29,14 +29,15 @@
 #   wide_fold      today's tables, the trigger off; the facts merged every --fold-every batches
 #                  straight from the rows, as a writer that kept them in memory would send them
 #   wide_hash      today's trigger with caliper.sessions keyed by a 64-bit hash of (source, IRI)
+#   The three end with the same caliper.sessions as wide (checked when wide runs too); they are
+#   not in the default run: name them in CALIPER_COMPACT_LAYOUTS.
 #   server         what the server sends since migration 009: one caliper.write_events call per
 #                  batch (the user agent, edApp, sensor and an actor other than the user as keys
 #                  into caliper.texts), with the sessions trigger; bytes include caliper.texts;
 #                  server_nosessions: the same with the trigger disabled
 #   arrays         the writer's statement before 009 (wide rows from arrays, the same array
-#                  building as server's); arrays_nosessions: the trigger disabled
-#   The three end with the same caliper.sessions as wide (checked when wide runs too); they are
-#   not in the default run: name them in CALIPER_COMPACT_LAYOUTS.
+#                  building as server's); arrays_nosessions: the trigger disabled. Neither is in
+#                  the default run either.
 # CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
 # Prints, per layout: rows/s, backend CPU µs per event, and bytes per event of the events and
 # sessions tables with their indexes (and the dictionary, for compact).
@@ -192,18 +193,19 @@ print(f)')
   fi
   local insert="INSERT INTO caliper.event_rows SELECT event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at FROM public.stage WHERE n > :lo AND n <= :hi ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
   [[ ${2:-on} == *_off ]] && q "$db" -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
-  local c names="event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at" cols=""
-  local aliased="" unnested=""
+  # server and arrays: the batch as one array per column (CTE a), as the writer sends it.
+  local c names="event_id, source, action, event_time, actor_id, user_id, user_lms_id, user_external_id, session_id, session_name, user_agent, ip_address, ed_app_id, sensor, received_at"
+  local aggregated="" arrays=""
   for c in ${names//,/}; do
-    cols+="${cols:+, }array_agg($c ORDER BY n)"
-    aliased+="${aliased:+, }array_agg($c ORDER BY n) AS $c"
-    unnested+="${unnested:+, }a.$c"
+    aggregated+="${aggregated:+, }array_agg($c ORDER BY n) AS $c"
+    arrays+="${arrays:+, }a.$c"
   done
+  local arrays_cte="WITH a AS (SELECT $aggregated FROM public.stage WHERE n > :lo AND n <= :hi)"
   if [[ ${2:-on} == server* ]]; then
-    insert="SELECT count(*) FROM (SELECT caliper.write_events($cols, '{}', '{}', '{}', '{}') FROM public.stage WHERE n > :lo AND n <= :hi) AS w \\g /dev/null"
+    insert="$arrays_cte SELECT count(*) FROM a, caliper.write_events($arrays, '{}', '{}', '{}', '{}') \\g /dev/null"
   elif [[ ${2:-on} == arrays* ]]; then
-    # The writer's statement before 009: the batch as arrays, unnested into the wide rows.
-    insert="WITH a AS (SELECT $aliased FROM public.stage WHERE n > :lo AND n <= :hi) INSERT INTO caliper.event_rows ($names) SELECT u.* FROM a, unnest($unnested) AS u ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
+    # The writer's statement before 009, unnesting the arrays into the wide rows.
+    insert="$arrays_cte INSERT INTO caliper.event_rows ($names) SELECT u.* FROM a, unnest($arrays) AS u ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
   fi
   log "$db: inserting"
   timing=$(timed_batches "$db" "$insert" "$fold" "$fold_every")

@@ -51,6 +51,25 @@ ALTER TABLE caliper.event_rows
 ALTER TABLE caliper.event_rows
   ADD CONSTRAINT event_rows_sensor_check CHECK (sensor IS NOT NULL OR sensor_ref IS NOT NULL) NOT VALID;
 
+-- Copies the column comments of `src` to the columns of the same name of `dst`; for this
+-- migration only (dropped below).
+CREATE FUNCTION pg_temp.copy_column_comments(src regclass, dst regclass) RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+  col record;
+BEGIN
+  FOR col IN
+    SELECT s.attname, col_description(s.attrelid, s.attnum) AS note
+    FROM pg_attribute AS s
+    JOIN pg_attribute AS d ON d.attrelid = dst AND d.attname = s.attname AND d.attnum > 0
+    WHERE s.attrelid = src AND s.attnum > 0 AND NOT s.attisdropped
+  LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', dst, col.attname, col.note);
+  END LOOP;
+END
+$fn$;
+
 -- What analysts read. Each lookup is a LEFT JOIN on caliper.texts' primary key, so a query
 -- that does not use a column does not pay for its lookup (the planner removes the join).
 CREATE VIEW caliper.session_events AS
@@ -70,21 +89,7 @@ LEFT JOIN caliper.texts AS se ON se.id = e.sensor_ref;
 COMMENT ON VIEW caliper.session_events IS
   'One row per Caliper SessionEvent (LoggedIn, LoggedOut, TimedOut) as received; a resend is not stored twice. Stored in caliper.event_rows. DESIGN.md section 3.';
 -- The columns' comments, as the table has them (002): the contract's.
-DO $do$
-DECLARE
-  col record;
-BEGIN
-  FOR col IN
-    SELECT a.attname, col_description(a.attrelid, a.attnum) AS note
-    FROM pg_attribute AS a
-    WHERE a.attrelid = 'caliper.event_rows'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      AND a.attname IN (SELECT attname FROM pg_attribute
-                        WHERE attrelid = 'caliper.session_events'::regclass AND attnum > 0)
-  LOOP
-    EXECUTE format('COMMENT ON COLUMN caliper.session_events.%I IS %L', col.attname, col.note);
-  END LOOP;
-END
-$do$;
+SELECT pg_temp.copy_column_comments('caliper.event_rows', 'caliper.session_events');
 
 -- The table's own comments, after the view has copied the contract's ones.
 COMMENT ON TABLE caliper.event_rows IS
@@ -98,22 +103,9 @@ COMMENT ON COLUMN caliper.event_rows.ed_app_ref IS 'the edApp IRI in caliper.tex
 COMMENT ON COLUMN caliper.event_rows.sensor IS 'NULL: see sensor_ref (rows before migration 009: the sensor)';
 COMMENT ON COLUMN caliper.event_rows.sensor_ref IS 'the envelope''s sensor in caliper.texts';
 -- The partitions that exist get the columns' comments too (new ones copy them).
-DO $do$
-DECLARE
-  part regclass;
-  col  record;
-BEGIN
-  FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'caliper.event_rows'::regclass LOOP
-    FOR col IN
-      SELECT a.attname, col_description(a.attrelid, a.attnum) AS note
-      FROM pg_attribute AS a
-      WHERE a.attrelid = 'caliper.event_rows'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-    LOOP
-      EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', part, col.attname, col.note);
-    END LOOP;
-  END LOOP;
-END
-$do$;
+SELECT pg_temp.copy_column_comments('caliper.event_rows', inhrelid::regclass)
+FROM pg_inherits WHERE inhparent = 'caliper.event_rows'::regclass;
+DROP FUNCTION pg_temp.copy_column_comments(regclass, regclass);
 
 -- Inserts into caliper.session_events keep working (scripts, tests, other loaders, and a server
 -- of an older version during a rolling upgrade): each row is stored with its texts in place, as
@@ -216,13 +208,22 @@ COMMENT ON FUNCTION caliper.write_events(uuid[], text[], caliper.session_action[
 -- (session_events_yYYYYmMM, session_events_default).
 DO $do$
 DECLARE
-  f regprocedure;
+  f   regprocedure;
+  old text;
+  new text;
 BEGIN
   FOREACH f IN ARRAY ARRAY['caliper.ensure_partitions(int, bigint, int)'::regprocedure,
                            'caliper.drop_old_partitions(int)'::regprocedure] LOOP
-    EXECUTE replace(regexp_replace(pg_get_functiondef(f), 'caliper\.session_events(?![_a-z0-9])',
-                                   'caliper.event_rows', 'g'),
-                    'INCLUDING COMMENTS,', 'INCLUDING COMMENTS INCLUDING CONSTRAINTS,');
+    old := pg_get_functiondef(f);
+    new := replace(regexp_replace(old, 'caliper\.session_events(?![_a-z0-9])', 'caliper.event_rows', 'g'),
+                   'INCLUDING COMMENTS,', 'INCLUDING COMMENTS INCLUDING CONSTRAINTS,');
+    -- Never a silent no-op: a function that no longer reads as 002/006 wrote it stops here.
+    IF strpos(new, 'caliper.event_rows') = 0 OR strpos(new, 'caliper.session_events''::regclass') > 0
+       OR (f = 'caliper.ensure_partitions(int, bigint, int)'::regprocedure
+           AND strpos(new, 'INCLUDING CONSTRAINTS') = 0) THEN
+      RAISE EXCEPTION '% is not the function of 002/006_*.sql', f;
+    END IF;
+    EXECUTE new;
   END LOOP;
 END
 $do$;
