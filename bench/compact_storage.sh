@@ -38,6 +38,9 @@
 #   arrays         the writer's statement before 009 (wide rows from arrays, the same array
 #                  building as server's); arrays_nosessions: the trigger disabled. Neither is in
 #                  the default run either.
+#   keys           the writer's statement since migration 010: the texts' keys held in memory
+#                  (asked before the clock starts), one plain INSERT of keys; keys_nosessions:
+#                  the trigger disabled. Not in the default run.
 # CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
 # Prints, per layout: rows/s, backend CPU µs per event, and bytes per event of the events and
 # sessions tables with their indexes (and the dictionary, for compact).
@@ -206,6 +209,21 @@ print(f)')
   elif [[ ${2:-on} == arrays* ]]; then
     # The writer's statement before 009, unnesting the arrays into the wide rows.
     insert="$arrays_cte INSERT INTO caliper.event_rows ($names) SELECT u.* FROM a, unnest($arrays) AS u ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
+  elif [[ ${2:-on} == keys* ]]; then
+    # The writer's statement since 010: the keys it holds in memory (asked of caliper.text_keys
+    # here before the clock starts: a writer asks once per text and 10 minutes), one plain
+    # INSERT with the rejects' CTE.
+    q "$db" -c "SELECT count(*) FROM caliper.text_keys(ARRAY(SELECT DISTINCT v FROM public.stage, LATERAL (VALUES (user_agent), (ed_app_id), (sensor), (CASE WHEN actor_id <> user_id THEN actor_id END)) AS x(v) WHERE v IS NOT NULL))" \
+      -c "ALTER TABLE public.stage ADD actor_ref bigint, ADD user_agent_ref bigint, ADD ed_app_ref bigint, ADD sensor_ref bigint" \
+      -c "UPDATE public.stage AS s SET actor_ref = CASE WHEN s.actor_id <> s.user_id THEN (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.actor_id)) END, user_agent_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.user_agent)), ed_app_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.ed_app_id)), sensor_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.sensor))" \
+      -c "VACUUM ANALYZE public.stage"
+    local knames="event_id, source, action, event_time, user_id, user_lms_id, user_external_id, session_id, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref"
+    aggregated="" arrays=""
+    for c in ${knames//,/}; do
+      aggregated+="${aggregated:+, }array_agg($c ORDER BY n) AS $c"
+      arrays+="${arrays:+, }a.$c"
+    done
+    insert="WITH a AS (SELECT $aggregated FROM public.stage WHERE n > :lo AND n <= :hi), rejects AS (INSERT INTO caliper.rejected_events (received_at, source, reason, raw) SELECT * FROM unnest('{}'::timestamptz[], '{}'::text[], '{}'::text[], '{}'::text[])) INSERT INTO caliper.event_rows ($knames) SELECT u.* FROM a, unnest($arrays) AS u ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
   fi
   log "$db: inserting"
   timing=$(timed_batches "$db" "$insert" "$fold" "$fold_every")
@@ -436,6 +454,8 @@ for layout in $layouts; do
     server_nosessions) run_wide server_nosessions server_off ;;
     arrays) run_wide arrays arrays ;;
     arrays_nosessions) run_wide arrays_nosessions arrays_off ;;
+    keys) run_wide keys keys ;;
+    keys_nosessions) run_wide keys_nosessions keys_off ;;
     compact) run_compact compact on ;;
     compact_nosessions) run_compact compact_nosessions off ;;
     compact_split) run_compact compact_split split ;;

@@ -4,9 +4,11 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "caliper_sessiond/caliper/time.hpp"
 #include "encode.hpp"
+#include "text_key_cache.hpp"
 
 namespace caliper_sessiond::store {
 namespace {
@@ -24,6 +26,28 @@ SELECT * FROM caliper.write_events($1::uuid[], $2::text[], $3::caliper.session_a
 )sql";
 constexpr int array_statement_params = 19;
 
+// The writer's statements (sql/010). The keys of texts it does not know yet:
+constexpr const char* keys_statement_name = "caliper_text_keys";
+constexpr const char* keys_statement_sql = "SELECT id, value FROM caliper.text_keys($1::text[])";
+// A batch as keys: one plain INSERT, the rejects in the same statement (same transaction and
+// round trip). $1-$11 the row's own columns, $12-$15 the keys of the actor (NULL: the user),
+// user agent, edApp and sensor, $16-$19 the rejects.
+constexpr const char* rows_statement_name = "caliper_write_rows";
+constexpr const char* rows_statement_sql = R"sql(
+WITH rejects AS (
+  INSERT INTO caliper.rejected_events (received_at, source, reason, raw)
+  SELECT * FROM unnest($16::timestamptz[], $17::text[], $18::text[], $19::text[]))
+INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_id, user_lms_id,
+  user_external_id, session_id, session_name, ip_address, received_at,
+  actor_ref, user_agent_ref, ed_app_ref, sensor_ref)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::caliper.session_action[], $4::timestamptz[],
+  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::inet[], $11::timestamptz[],
+  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])
+ON CONFLICT DO NOTHING
+RETURNING event_id, event_time
+)sql";
+constexpr int rows_statement_params = 19;
+
 using row_key = std::pair<std::array<std::uint8_t, 16>, std::int64_t>;
 
 std::int64_t read_be64(std::string_view v) noexcept {
@@ -35,8 +59,11 @@ std::int64_t read_be64(std::string_view v) noexcept {
 }  // namespace
 
 std::optional<pg::error> prepare_array_statement(const pg::connection& conn) {
-  const auto r = conn.prepare(array_statement_name, array_statement_sql, array_statement_params);
-  return conn.check(r, PGRES_COMMAND_OK);
+  for (const auto& [name, sql, params] : {std::tuple{array_statement_name, array_statement_sql, array_statement_params},
+                                          std::tuple{keys_statement_name, keys_statement_sql, 1},
+                                          std::tuple{rows_statement_name, rows_statement_sql, rows_statement_params}})
+    if (auto err = conn.check(conn.prepare(name, sql, params), PGRES_COMMAND_OK)) return err;
+  return std::nullopt;
 }
 
 std::optional<pg::error> write_with_arrays(const pg::connection& conn,
@@ -80,11 +107,96 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
   return std::nullopt;
 }
 
+namespace {
+
+// The texts of an event that are stored as keys, in the order of the rows statement's key
+// columns ($12-$15): the actor (only when it is not the user), the user agent, the edApp, the
+// sensor.
+constexpr std::size_t key_columns = 4;
+std::array<std::optional<std::string_view>, key_columns> keyed_texts(const caliper::session_event& e) {
+  const auto opt = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
+    if (!s) return std::nullopt;
+    return std::string_view(*s);
+  };
+  return {e.actor_id != e.user_id ? std::optional<std::string_view>(e.actor_id) : std::nullopt,
+          opt(e.user_agent), opt(e.ed_app_id), std::optional<std::string_view>(e.sensor)};
+}
+
+/// The writer thread's keys, for the connection they were asked on: a new connection starts
+/// with none (it may reach another database, or one restored from a backup).
+struct thread_keys {
+  std::uint64_t connection = 0;
+  text_key_cache cache;
+};
+
+/// Fills `keys` (one array per row, in keyed_texts' order; -1 where the text is absent) from
+/// the cache, asking caliper.text_keys for the texts it lacks in one round trip.
+std::optional<pg::error> resolve_keys(const pg::connection& conn, std::span<const event_row> rows,
+                                      std::vector<std::array<std::int64_t, key_columns>>& keys) {
+  thread_local thread_keys mine;
+  if (mine.connection != conn.serial()) {
+    mine.cache.clear();
+    mine.connection = conn.serial();
+  }
+  constexpr std::int64_t absent = -1, missing = -2;
+  const auto asked_at = text_key_cache::clock::now();
+  std::vector<std::string_view> misses;
+  keys.resize(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto texts = keyed_texts(*rows[i].event);
+    for (std::size_t c = 0; c < key_columns; ++c) {
+      if (!texts[c]) {
+        keys[i][c] = absent;
+      } else if (const auto k = mine.cache.find(*texts[c], asked_at)) {
+        keys[i][c] = *k;
+      } else {
+        keys[i][c] = missing;
+        misses.push_back(*texts[c]);
+      }
+    }
+  }
+  if (misses.empty()) return std::nullopt;
+  std::sort(misses.begin(), misses.end());
+  misses.erase(std::unique(misses.begin(), misses.end()), misses.end());
+  encode::binary_array texts(encode::text_oid);
+  for (const std::string_view t : misses) texts.add(t);
+  const std::string_view param = texts.view();
+  const std::array<const char*, 1> values{param.data()};
+  const std::array<int, 1> lengths{static_cast<int>(param.size())}, formats{1};
+  const auto r = conn.exec_prepared(keys_statement_name, values, lengths, formats, /*binary_results=*/true);
+  if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
+  // (text, key) of the misses, sorted by text like `misses`, for the rows that wait for them.
+  std::vector<std::pair<std::string_view, std::int64_t>> found;
+  found.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    found.emplace_back(r.value(i, 1), read_be64(r.value(i, 0)));
+    mine.cache.put(found.back().first, found.back().second, asked_at);
+  }
+  std::sort(found.begin(), found.end());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto texts = keyed_texts(*rows[i].event);
+    for (std::size_t c = 0; c < key_columns; ++c) {
+      if (keys[i][c] != missing) continue;
+      const auto it = std::lower_bound(found.begin(), found.end(), std::pair{*texts[c], std::int64_t{0}},
+                                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      if (it == found.end() || it->first != *texts[c])
+        return pg::error{pg::error_action::reconnect, "",
+                         "caliper.text_keys returned no key for a text it was given"};
+      keys[i][c] = it->second;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
                                                   std::span<const event_row> rows,
                                                   std::span<const reject_row> rejects,
                                                   std::vector<bool>& inserted) {
   using encode::binary_array;
+  std::vector<std::array<std::int64_t, key_columns>> keys;
+  if (auto err = resolve_keys(conn, rows, keys)) return err;
   // The enum and inet columns stay text literals: their binary forms are not worth owning.
   // So does the id column when some id is not a UUID here: the server then refuses that row
   // with the same error the text statement would get, and bisection finds it.
@@ -96,15 +208,16 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   struct builders {
     binary_array ids{encode::uuid_oid}, event_times{encode::timestamptz_oid}, received{encode::timestamptz_oid},
         reject_received{encode::timestamptz_oid};
-    std::array<binary_array, 13> texts{
+    std::array<binary_array, 9> texts{
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-        binary_array(encode::text_oid)};
+        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid)};
+    std::array<binary_array, key_columns> refs{binary_array(encode::int8_oid), binary_array(encode::int8_oid),
+                                               binary_array(encode::int8_oid), binary_array(encode::int8_oid)};
     void clear() {
       for (auto* a : {&ids, &event_times, &received, &reject_received}) a->clear();
       for (auto& a : texts) a.clear();
+      for (auto& a : refs) a.clear();
     }
   };
   thread_local builders b;
@@ -114,9 +227,10 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     builders& b;
     ~clear_on_exit() { b.clear(); }
   } const clear_after{b};
-  auto& [ids, event_times, received, reject_received, texts] = b;
+  auto& [ids, event_times, received, reject_received, texts, refs] = b;
   bool ids_binary = true;
-  for (const event_row& r : rows) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const event_row& r = rows[i];
     const caliper::session_event& e = *r.event;
     if (const auto id = encode::uuid_bytes(e.event_id); id && ids_binary)
       ids.add(std::string_view(reinterpret_cast<const char*>(id->data()), id->size()));
@@ -125,25 +239,27 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     texts[0].add(r.source);
     actions.add(caliper::to_string(e.action));
     event_times.add_int64(e.event_time_us - encode::pg_epoch_offset_us);
-    texts[1].add(e.actor_id);
-    texts[2].add(e.user_id);
-    texts[3].add_nullable(e.user_lms_id);
-    texts[4].add_nullable(e.user_external_id);
-    texts[5].add_nullable(e.session_id);
-    texts[6].add_nullable(e.session_name);
-    texts[7].add_nullable(e.user_agent);
+    texts[1].add(e.user_id);
+    texts[2].add_nullable(e.user_lms_id);
+    texts[3].add_nullable(e.user_external_id);
+    texts[4].add_nullable(e.session_id);
+    texts[5].add_nullable(e.session_name);
     addresses.add_nullable(e.ip_address);
-    texts[8].add_nullable(e.ed_app_id);
-    texts[9].add(e.sensor);
     received.add_int64(r.received_at_us - encode::pg_epoch_offset_us);
+    for (std::size_t c = 0; c < key_columns; ++c) {
+      if (keys[i][c] < 0)
+        refs[c].add_null();
+      else
+        refs[c].add_int64(keys[i][c]);
+    }
   }
   for (const reject_row& r : rejects) {
     reject_received.add_int64(r.received_at_us - encode::pg_epoch_offset_us);
-    texts[10].add(r.source);
-    texts[11].add(r.reason);
-    texts[12].add(r.raw);
+    texts[6].add(r.source);
+    texts[7].add(r.reason);
+    texts[8].add(r.raw);
   }
-  // Parameter order as in array_statement_sql; 0 = text format, 1 = binary.
+  // Parameter order as in rows_statement_sql; 0 = text format, 1 = binary.
   // The ids as a text literal only when one of them is not a UUID (rare: a refused batch).
   std::string id_literal;
   if (!ids_binary) {
@@ -152,24 +268,24 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     id_literal = id_text.finish();
   }
   const std::string action_literal = actions.finish(), address_literal = addresses.finish();
-  const std::array<std::string_view, array_statement_params> data{
+  const std::array<std::string_view, rows_statement_params> data{
       ids_binary ? ids.view() : std::string_view(id_literal), texts[0].view(), action_literal,
       event_times.view(), texts[1].view(), texts[2].view(), texts[3].view(),
-      texts[4].view(), texts[5].view(), texts[6].view(), texts[7].view(),
-      address_literal, texts[8].view(), texts[9].view(), received.view(),
-      reject_received.view(), texts[10].view(), texts[11].view(), texts[12].view()};
-  std::array<int, array_statement_params> formats{};
+      texts[4].view(), texts[5].view(), address_literal, received.view(),
+      refs[0].view(), refs[1].view(), refs[2].view(), refs[3].view(),
+      reject_received.view(), texts[6].view(), texts[7].view(), texts[8].view()};
+  std::array<int, rows_statement_params> formats{};
   formats.fill(1);
   formats[0] = ids_binary ? 1 : 0;
   formats[2] = 0;
-  formats[11] = 0;
-  std::array<const char*, array_statement_params> values{};
-  std::array<int, array_statement_params> lengths{};
+  formats[9] = 0;
+  std::array<const char*, rows_statement_params> values{};
+  std::array<int, rows_statement_params> lengths{};
   for (std::size_t i = 0; i < data.size(); ++i) {
     values[i] = data[i].data();
     lengths[i] = static_cast<int>(data[i].size());
   }
-  const auto r = conn.exec_prepared(array_statement_name, values, lengths, formats,
+  const auto r = conn.exec_prepared(rows_statement_name, values, lengths, formats,
                                     /*binary_results=*/true);
   if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
   attribute_returned(r, rows, inserted);

@@ -1,7 +1,9 @@
 #pragma once
 /// The one statement per batch: every event row (ON CONFLICT DO NOTHING) and every reject,
-/// in one transaction and one round trip. Two implementations, measured by
-/// bench/batch_statement: array parameters (the writer's) and COPY through a temp table.
+/// in one transaction and one round trip (the writer's takes one more, before, when it meets
+/// a text whose key it does not hold). Three implementations, measured by
+/// bench/batch_statement: binary arrays with keys (the writer's), text arrays through
+/// caliper.write_events, and COPY through a temp table.
 
 #include <cstdint>
 #include <optional>
@@ -32,10 +34,11 @@ struct reject_row {
 using batch_write_fn = std::optional<pg::error> (*)(const pg::connection&, std::span<const event_row>,
                                                     std::span<const reject_row>, std::vector<bool>&);
 
-/// Prepares the array statement on a new connection.
+/// Prepares the array statements (caliper.write_events, and the writer's two) on a new connection.
 std::optional<pg::error> prepare_array_statement(const pg::connection& conn);
 
-/// Inserts `rows` and `rejects` with the prepared array statement (one round trip).
+/// Inserts `rows` and `rejects` with caliper.write_events (one round trip; it finds the texts'
+/// keys itself).
 /// On success `inserted[i]` says whether rows[i] was new (false: already stored, or an
 /// earlier row of the same batch had its key).
 std::optional<pg::error> write_with_arrays(const pg::connection& conn,
@@ -43,8 +46,11 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
                                            std::span<const reject_row> rejects,
                                            std::vector<bool>& inserted);
 
-/// The same statement with binary array parameters (uuid, timestamptz, text); the enum and
-/// inet arrays stay text. Prepared by prepare_array_statement.
+/// The writer's: the same rows with binary array parameters (uuid, timestamptz, text, int8;
+/// the enum and inet arrays stay text), the long texts sent as keys into caliper.texts. The
+/// calling thread keeps the keys (text_key_cache) for this connection; the texts it lacks
+/// are asked of caliper.text_keys first, one more round trip. Then one plain INSERT.
+/// Prepared by prepare_array_statement.
 std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
                                                   std::span<const event_row> rows,
                                                   std::span<const reject_row> rejects,

@@ -29,6 +29,7 @@ private:
 };
 
 /// Type OIDs of the binary array elements we send (fixed in pg_type.dat).
+constexpr std::uint32_t int8_oid = 20;
 constexpr std::uint32_t text_oid = 25;
 constexpr std::uint32_t uuid_oid = 2950;
 constexpr std::uint32_t timestamptz_oid = 1184;

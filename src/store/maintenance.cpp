@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <initializer_list>
 #include <string_view>
@@ -16,6 +17,10 @@ namespace {
 constexpr const char* session_settings_sql = "SET lock_timeout = '5s'";
 constexpr const char* ensure_sql = "SELECT caliper.ensure_partitions($1::int, max_new_partitions => $2::int)";
 constexpr const char* retention_sql = "SELECT caliper.drop_old_partitions($1::int)";
+// After retention dropped a month: the texts only its events used (sql/010). Reads every row
+// of caliper.event_rows, so only then (about once a month), not at every run.
+constexpr const char* prune_texts_sql =
+    "SELECT format('pruned %s texts that no event uses', caliper.prune_texts())";
 
 /// The line ensure_partitions ends with when it reached its cap (sql/006_partition_cap.sql).
 constexpr std::string_view capped_prefix = "capped at ";
@@ -70,7 +75,13 @@ maintenance_result run_maintenance(const std::string& url, const maintenance_opt
   const bool ensured = run_step(conn, ensure_sql, {options.months_ahead, options.max_new_partitions}, res);
   count_actions(res);
   if (!ensured) return res;
-  if (options.retention_months > 0 && !run_step(conn, retention_sql, {options.retention_months}, res)) return res;
+  if (options.retention_months > 0) {
+    const std::size_t before = res.actions.size();
+    if (!run_step(conn, retention_sql, {options.retention_months}, res)) return res;
+    const bool dropped = std::any_of(res.actions.begin() + static_cast<std::ptrdiff_t>(before), res.actions.end(),
+                                     [](const std::string& a) { return a.starts_with("dropped "); });
+    if (dropped && !run_step(conn, prune_texts_sql, {}, res)) return res;
+  }
   res.ok = true;
   return res;
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <atomic>
 #include <charconv>
 
 namespace caliper_sessiond::store::pg {
@@ -60,7 +61,9 @@ connection connection::connect(const std::string& url) {
                                         nullptr};
   const std::array<const char*, 7> values{"caliper-sessiond", "10", "30", "10", "3", url.c_str(),
                                           nullptr};
+  static std::atomic<std::uint64_t> connects{0};
   connection c;
+  c.serial_ = ++connects;
   c.c_.reset(PQconnectdbParams(keys.data(), values.data(), 1));
   if (c.c_) PQsetNoticeProcessor(c.c_.get(), log_notice, nullptr);
   return c;

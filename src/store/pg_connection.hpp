@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -58,6 +59,9 @@ public:
   static connection connect(const std::string& url);
 
   explicit operator bool() const noexcept { return c_ != nullptr; }
+  /// Different for every connect() in this process (0: none), so what a caller keeps about
+  /// one connection's database (prepared statements, cached keys) is not used on the next.
+  std::uint64_t serial() const noexcept { return serial_; }
   bool ok() const noexcept;              ///< PQstatus == CONNECTION_OK
   std::string_view error_message() const noexcept;  ///< PQerrorMessage, trimmed
 
@@ -87,6 +91,7 @@ private:
     void operator()(PGconn* c) const noexcept { PQfinish(c); }
   };
   std::unique_ptr<PGconn, deleter> c_;
+  std::uint64_t serial_ = 0;
 };
 
 /// `url` without its password, fit for logs: "host=... port=... dbname=... user=...".

@@ -151,10 +151,21 @@ TEST_F(partitions_pgtest, run_maintenance_creates_ahead_and_applies_retention) {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.actions, (std::vector<std::string>{"created " + partition_of(url, 4),
                                                  "created " + partition_of(url, 5)}));
+  // A text no event uses and no writer asked for in 30 days, and one asked for today: when
+  // retention dropped a month, the first is pruned.
+  pg_test_env::query(url, "INSERT INTO caliper.texts (digest, value, resolved_at) VALUES "
+                          "(caliper.text_digest('idle agent'), 'idle agent', now() - interval '30 days'), "
+                          "(caliper.text_digest('new agent'), 'new agent', now())");
   const auto ret = store::run_maintenance(url, {.months_ahead = 5, .retention_months = 3});
   ASSERT_TRUE(ret.ok) << ret.error;
-  ASSERT_EQ(ret.actions.size(), 2U);
+  ASSERT_EQ(ret.actions.size(), 3U);
   EXPECT_EQ(ret.actions[0], "dropped " + partition_of(url, -3));
+  EXPECT_EQ(ret.actions[2], "pruned 1 texts that no event uses");
+  EXPECT_EQ(pg_test_env::scalar(url, "SELECT string_agg(value, ',') FROM caliper.texts"), "new agent");
+  // Nothing dropped, no pruning (it reads every row).
+  const auto again = store::run_maintenance(url, {.months_ahead = 5, .retention_months = 3});
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_TRUE(again.actions.empty()) << again.actions.front();
 }
 
 TEST_F(partitions_pgtest, run_maintenance_reports_an_unreachable_database_without_the_password) {

@@ -2,6 +2,7 @@
 // store the same rows and report the same errors: the writer may use any of them.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <thread>
 
 #include "batch_statement.hpp"
@@ -169,6 +170,90 @@ TEST_P(batch_statement_pgtest, concurrent_writers_add_each_new_text_once) {
     EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts WHERE value LIKE 'agent %' OR value LIKE 'app %'"),
               "40");
   }
+}
+
+// The writer's key cache (sql/010): a connection asks caliper.text_keys for a text once and
+// then uses the key it remembers; a new connection asks again.
+class text_keys_pgtest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    env_ = pg_test_env::from_environment();
+    if (!env_) GTEST_SKIP() << "CALIPER_TEST_PG_DIR is unset: run the pg tests via scripts/test";
+    url_ = env_->create_database("text_keys");
+    ASSERT_TRUE(migrate(url_).ok);
+  }
+
+  static pg::connection connect(const std::string& url) {
+    auto conn = pg::connection::connect(url);
+    EXPECT_TRUE(conn.ok()) << conn.error_message();
+    EXPECT_FALSE(prepare_array_statement(conn));
+    return conn;
+  }
+
+  /// Writes events first..first+count-1 with user agent `agent` through the writer's statement.
+  static void write(const pg::connection& conn, unsigned first, unsigned count, const std::string& agent) {
+    std::vector<caliper::session_event> events;
+    for (unsigned i = 0; i < count; ++i) {
+      events.push_back(testing::make_event(first + i));
+      events.back().user_agent = agent;
+    }
+    std::vector<event_row> rows;
+    for (const auto& e : events) rows.push_back({&e, "src", 1'709'622'500'000'000});
+    std::vector<bool> inserted;
+    const auto err = write_with_binary_arrays(conn, rows, {}, inserted);
+    ASSERT_FALSE(err) << err->sqlstate << " " << err->message;
+  }
+
+  std::string resolved_long_ago(const std::string& agent) const {
+    return pg_test_env::scalar(url_, "SELECT resolved_at < now() - interval '1 year' FROM caliper.texts "
+                                     "WHERE value = '" + agent + "'");
+  }
+
+  std::optional<pg_test_env> env_;
+  std::string url_;
+};
+
+TEST_F(text_keys_pgtest, a_connection_asks_for_a_text_once_and_a_new_one_asks_again) {
+  auto first = connect(url_);
+  write(first, 1, 3, "agent A");
+  ASSERT_EQ(resolved_long_ago("agent A"), "f");
+  pg_test_env::query(url_, "UPDATE caliper.texts SET resolved_at = '2000-01-01Z'");
+  write(first, 4, 3, "agent A");
+  EXPECT_EQ(resolved_long_ago("agent A"), "t") << "the key came from the writer's memory";
+  auto second = connect(url_);
+  write(second, 7, 3, "agent A");
+  EXPECT_EQ(resolved_long_ago("agent A"), "f") << "a new connection asks the database";
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FILTER (WHERE v.user_agent = 'agent A') || ' ' || "
+                                      "count(DISTINCT e.user_agent_ref) FROM caliper.session_events AS v "
+                                      "JOIN caliper.event_rows AS e USING (event_id, event_time)"),
+            "9 1");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "2") << "the agent and the sensor";
+}
+
+// caliper.prune_texts deletes a text only when no row uses it and no writer asked for it in
+// the last min_idle; a writer that meets the text again adds it again.
+TEST_F(text_keys_pgtest, prune_deletes_only_texts_unused_and_not_asked_for) {
+  auto conn = connect(url_);
+  write(conn, 1, 2, "kept: used");
+  write(conn, 3, 2, "gone: unused and idle");
+  write(conn, 5, 2, "kept: unused but asked for lately");
+  pg_test_env::query(url_, "DELETE FROM caliper.event_rows WHERE user_agent_ref IN "
+                           "(SELECT id FROM caliper.texts WHERE value LIKE '%unused%')");
+  pg_test_env::query(url_, "UPDATE caliper.texts SET resolved_at = now() - interval '8 days' "
+                           "WHERE value NOT LIKE '%lately'");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts()"), "1");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ', ' ORDER BY value) FROM caliper.texts"),
+            "https://lms.example.edu/sensor, kept: unused but asked for lately, kept: used");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts(interval '1 day')"), "0");
+  try {
+    pg_test_env::query(url_, "SELECT caliper.prune_texts(interval '23 hours')");
+    ADD_FAILURE() << "a min_idle under a day must be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("min_idle must be at least 1 day"), std::string::npos) << e.what();
+  }
+  write(connect(url_), 7, 1, "gone: unused and idle");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(user_agent, ', ' ORDER BY event_id) FROM caliper.session_events"),
+            "kept: used, kept: used, gone: unused and idle");
 }
 
 INSTANTIATE_TEST_SUITE_P(all, batch_statement_pgtest, ::testing::ValuesIn(statements),

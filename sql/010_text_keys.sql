@@ -1,0 +1,110 @@
+-- The writer keeps caliper.texts' keys in memory (issue 12 item 3, step 2 of the compact
+-- storage): a batch whose texts it knows is one plain INSERT of keys, with no lookup in the
+-- database. It asks caliper.text_keys for the texts it does not know, or knew for too long.
+--
+-- Texts no row uses any more (after retention dropped their months, or after forget) can then
+-- be deleted without racing a writer: every use of a key follows, within a short time (the
+-- writer's 10 minutes), a call of caliper.text_keys that set its resolved_at; caliper.prune_texts
+-- deletes only texts not resolved for a day or more, so no writer still holds their keys and
+-- every row that used them was committed long before.
+--
+-- Locks: ACCESS EXCLUSIVE on caliper.texts for a moment (a new column with a constant default
+-- rewrites nothing), under the runner's 5 s lock_timeout.
+
+ALTER TABLE caliper.texts ADD COLUMN resolved_at timestamptz NOT NULL DEFAULT now();
+COMMENT ON COLUMN caliper.texts.resolved_at IS
+  'when a writer last asked for this text''s key (caliper.text_keys); caliper.prune_texts keeps texts resolved in the last day';
+
+-- The keys of `vals` (NULLs and repeats ignored), adding the texts that are new. Each text's
+-- resolved_at is set to now(). One statement: a text that a concurrent writer is adding is
+-- waited for and then found; new texts are added in digest order, one lock order for all
+-- writers, so two writers never deadlock.
+CREATE FUNCTION caliper.text_keys(vals text[]) RETURNS TABLE (id bigint, value text)
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  INSERT INTO caliper.texts AS t (digest, value)
+  SELECT caliper.text_digest(v), v
+  FROM (SELECT DISTINCT v FROM unnest(vals) AS v WHERE v IS NOT NULL) AS d
+  ORDER BY 1
+  ON CONFLICT (digest) DO UPDATE SET resolved_at = now()
+  RETURNING t.id, t.value
+$fn$;
+COMMENT ON FUNCTION caliper.text_keys(text[]) IS
+  'The caliper.texts keys of the given texts, adding those that are new; marks them resolved now (see caliper.prune_texts)';
+
+-- Deletes the texts that no row of caliper.event_rows uses and that no writer asked for in the
+-- last min_idle (at least a day). Reads every row of caliper.event_rows once (the keys of the
+-- texts in use are gathered in memory: a few per client and LMS), so it is for maintenance:
+-- after retention dropped old months, or after forget. Takes no lock that stops writers.
+-- Returns the number of texts deleted.
+CREATE FUNCTION caliper.prune_texts(min_idle interval DEFAULT interval '7 days') RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  deleted bigint;
+BEGIN
+  IF min_idle IS NULL OR min_idle < interval '1 day' THEN
+    RAISE invalid_parameter_value USING MESSAGE = 'caliper.prune_texts: min_idle must be at least 1 day';
+  END IF;
+  WITH used AS (
+    SELECT DISTINCT r.key
+    FROM caliper.event_rows AS e,
+         LATERAL (VALUES (e.actor_ref), (e.user_agent_ref), (e.ed_app_ref), (e.sensor_ref)) AS r(key)
+    WHERE r.key IS NOT NULL
+  )
+  DELETE FROM caliper.texts AS t
+  WHERE t.resolved_at < now() - min_idle
+    AND NOT EXISTS (SELECT FROM used WHERE used.key = t.id);
+  GET DIAGNOSTICS deleted = ROW_COUNT;
+  RETURN deleted;
+END
+$fn$;
+COMMENT ON FUNCTION caliper.prune_texts(interval) IS
+  'Deletes the caliper.texts that no event row uses and no writer asked for in the last min_idle (default 7 days, at least 1 day); reads all of caliper.event_rows; returns how many it deleted';
+
+-- caliper.write_events (009) finds its keys with caliper.text_keys too, so the texts it uses are
+-- marked resolved and prune_texts cannot delete them under it. Same arguments and result.
+CREATE OR REPLACE FUNCTION caliper.write_events(
+    ids uuid[], sources text[], actions caliper.session_action[], event_times timestamptz[],
+    actors text[], users text[], user_lms_ids text[], user_external_ids text[],
+    session_ids text[], session_names text[], user_agents text[], ip_addresses inet[],
+    ed_apps text[], sensors text[], received timestamptz[],
+    reject_received timestamptz[], reject_sources text[], reject_reasons text[], reject_raws text[])
+RETURNS TABLE (inserted_id uuid, inserted_time timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+  INSERT INTO caliper.rejected_events (received_at, source, reason, raw)
+  SELECT * FROM unnest(reject_received, reject_sources, reject_reasons, reject_raws);
+
+  -- text_keys returns every key it is given, also of texts a concurrent writer is adding (it
+  -- waits for them): the insert below reads only its result, not caliper.texts.
+  RETURN QUERY
+  WITH k AS MATERIALIZED (
+    SELECT * FROM caliper.text_keys(user_agents || ed_apps || sensors
+                                    || ARRAY(SELECT x.a FROM unnest(actors, users) AS x(a, u) WHERE x.a <> x.u))
+  ), b AS (
+    SELECT * FROM unnest(ids, sources, actions, event_times, actors, users, user_lms_ids,
+                         user_external_ids, session_ids, session_names, user_agents, ip_addresses,
+                         ed_apps, sensors, received)
+      AS b(id, source, action, event_time, actor, usr, lms_id, external_id, session_id,
+           session_name, user_agent, ip_address, ed_app, sensor, received_at)
+  )
+  INSERT INTO caliper.event_rows AS e (event_id, source, action, event_time, user_id,
+    user_lms_id, user_external_id, session_id, session_name, ip_address, received_at,
+    actor_ref, user_agent_ref, ed_app_ref, sensor_ref)
+  SELECT b.id, b.source, b.action, b.event_time, b.usr, b.lms_id, b.external_id, b.session_id,
+         b.session_name, b.ip_address, b.received_at,
+         CASE WHEN b.actor <> b.usr THEN ka.id END, kua.id, ked.id, kse.id
+  FROM b
+  LEFT JOIN k AS ka ON ka.value = b.actor
+  LEFT JOIN k AS kua ON kua.value = b.user_agent
+  LEFT JOIN k AS ked ON ked.value = b.ed_app
+  LEFT JOIN k AS kse ON kse.value = b.sensor
+  ON CONFLICT DO NOTHING
+  RETURNING e.event_id, e.event_time;
+END
+$fn$;

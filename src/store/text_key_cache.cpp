@@ -1,0 +1,30 @@
+#include "text_key_cache.hpp"
+
+namespace caliper_sessiond::store {
+
+std::optional<std::int64_t> text_key_cache::find(std::string_view text, clock::time_point now) const {
+  const auto it = entries_.find(text);
+  if (it == entries_.end() || now - it->second.asked_at >= ttl_) return std::nullopt;
+  return it->second.key;
+}
+
+void text_key_cache::put(std::string_view text, std::int64_t key, clock::time_point asked_at) {
+  if (const auto it = entries_.find(text); it != entries_.end()) {
+    it->second = entry{key, asked_at};
+    return;
+  }
+  const std::size_t cost = text.size() + entry_overhead;
+  if (bytes_ + cost > max_bytes_ && !entries_.empty()) {
+    clear();
+    ++resets_;
+  }
+  entries_.emplace(std::string(text), entry{key, asked_at});
+  bytes_ += cost;
+}
+
+void text_key_cache::clear() noexcept {
+  entries_.clear();
+  bytes_ = 0;
+}
+
+}  // namespace caliper_sessiond::store
