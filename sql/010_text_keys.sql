@@ -4,31 +4,39 @@
 --
 -- Texts no row uses any more (after retention dropped their months, or after forget) can then
 -- be deleted without racing a writer: every use of a key follows, within a short time (the
--- writer's 10 minutes), a call of caliper.text_keys that set its resolved_at; caliper.prune_texts
--- deletes only texts not resolved for a day or more, so no writer still holds their keys and
--- every row that used them was committed long before.
+-- writer's 10 minutes), a call of caliper.text_keys that found its resolved_at in the last hour
+-- or set it; caliper.prune_texts deletes only texts not resolved for a day or more, so no writer
+-- still holds their keys and every row that used them was committed long before.
 --
 -- Locks: ACCESS EXCLUSIVE on caliper.texts for a moment (a new column with a constant default
 -- rewrites nothing), under the runner's 5 s lock_timeout.
 
 ALTER TABLE caliper.texts ADD COLUMN resolved_at timestamptz NOT NULL DEFAULT now();
 COMMENT ON COLUMN caliper.texts.resolved_at IS
-  'when a writer last asked for this text''s key (caliper.text_keys); caliper.prune_texts keeps texts resolved in the last day';
+  'when a writer asked for this text''s key (caliper.text_keys; updated at most hourly); caliper.prune_texts keeps texts resolved in the last day';
 
--- The keys of `vals` (NULLs and repeats ignored), adding the texts that are new. Each text's
--- resolved_at is set to now(). One statement: a text that a concurrent writer is adding is
--- waited for and then found; new texts are added in digest order, one lock order for all
--- writers, so two writers never deadlock.
+-- The keys of `vals` (NULLs and repeats ignored), adding the texts that are new, in digest
+-- order (one lock order for all writers, so two writers never deadlock). A text that a
+-- concurrent writer is adding is waited for, then found by the lookup (a new snapshot). Marks
+-- each text resolved now, unless it was in the last hour: a writer uses a key for 10 minutes
+-- after asking, so every key in use was resolved within 1 h 10 min, far inside prune_texts'
+-- day; and a text asked for with every batch (caliper.write_events) is not rewritten each time.
 CREATE FUNCTION caliper.text_keys(vals text[]) RETURNS TABLE (id bigint, value text)
-LANGUAGE sql VOLATILE STRICT
+LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+#variable_conflict use_column
+BEGIN
   INSERT INTO caliper.texts AS t (digest, value)
-  SELECT caliper.text_digest(v), v
+  SELECT caliper.text_digest(d.v), d.v
   FROM (SELECT DISTINCT v FROM unnest(vals) AS v WHERE v IS NOT NULL) AS d
   ORDER BY 1
   ON CONFLICT (digest) DO UPDATE SET resolved_at = now()
-  RETURNING t.id, t.value
+    WHERE t.resolved_at < now() - interval '1 hour';
+  RETURN QUERY
+  SELECT t.id, t.value FROM caliper.texts AS t
+  WHERE t.digest IN (SELECT caliper.text_digest(v) FROM unnest(vals) AS v WHERE v IS NOT NULL);
+END
 $fn$;
 COMMENT ON FUNCTION caliper.text_keys(text[]) IS
   'The caliper.texts keys of the given texts, adding those that are new; marks them resolved now (see caliper.prune_texts)';
@@ -81,7 +89,8 @@ BEGIN
   SELECT * FROM unnest(reject_received, reject_sources, reject_reasons, reject_raws);
 
   -- text_keys returns every key it is given, also of texts a concurrent writer is adding (it
-  -- waits for them): the insert below reads only its result, not caliper.texts.
+  -- waits for them, then looks them up with a new snapshot): the insert below reads only its
+  -- result.
   RETURN QUERY
   WITH k AS MATERIALIZED (
     SELECT * FROM caliper.text_keys(user_agents || ed_apps || sensors

@@ -3,8 +3,9 @@
 /// knows is written as one plain INSERT of keys, with no lookup in the database.
 ///
 /// A key is used for at most `ttl` after the writer asked the database for it (the time
-/// passed to put() is taken before the call that set the text's resolved_at). That bound is
-/// what lets caliper.prune_texts delete texts not resolved for a day without racing a writer.
+/// passed to put() is taken before the call of caliper.text_keys, which found the text's
+/// resolved_at within the last hour or set it). That bound is what lets caliper.prune_texts
+/// delete texts not resolved for a day without racing a writer.
 /// The cache holds at most `max_bytes` of texts; when a new text would pass it, everything is
 /// forgotten (a miss costs one round trip; a sender sending a new text with every event would
 /// otherwise grow it without end).

@@ -230,6 +230,22 @@ TEST_F(text_keys_pgtest, a_connection_asks_for_a_text_once_and_a_new_one_asks_ag
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "2") << "the agent and the sensor";
 }
 
+// caliper.text_keys marks a text resolved, but rewrites its row at most hourly: caliper.write_events
+// asks for its texts with every batch.
+TEST_F(text_keys_pgtest, text_keys_rewrites_a_text_at_most_hourly) {
+  const std::string ask = "SELECT string_agg(value, ',' ORDER BY value) FROM caliper.text_keys(ARRAY['x', NULL, 'x', 'y'])";
+  const std::string version = "SELECT string_agg(xmin::text, ',' ORDER BY value) FROM caliper.texts";
+  EXPECT_EQ(pg_test_env::scalar(url_, ask), "x,y");
+  const std::string first = pg_test_env::scalar(url_, version);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ',' ORDER BY value) FROM caliper.text_keys(ARRAY['y', 'x'])"), "x,y");
+  EXPECT_EQ(pg_test_env::scalar(url_, version), first) << "found within the hour: not rewritten";
+  pg_test_env::query(url_, "UPDATE caliper.texts SET resolved_at = now() - interval '61 minutes' WHERE value = 'x'");
+  pg_test_env::query(url_, "SELECT * FROM caliper.text_keys(ARRAY['x', 'y'])");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ',' ORDER BY value) FROM caliper.texts WHERE resolved_at > now() - interval '1 minute'"),
+            "x,y");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "2");
+}
+
 // caliper.prune_texts deletes a text only when no row uses it and no writer asked for it in
 // the last min_idle; a writer that meets the text again adds it again.
 TEST_F(text_keys_pgtest, prune_deletes_only_texts_unused_and_not_asked_for) {
