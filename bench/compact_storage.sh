@@ -41,6 +41,10 @@
 #   keys           the writer's statement since migration 010: the texts' keys held in memory
 #                  (asked before the clock starts), one plain INSERT of keys; keys_nosessions:
 #                  the trigger disabled. Not in the default run.
+#   tails          the writer's statement since migration 011: keys as above, and the session IRI
+#                  as its prefix's key and its tail, the name only when not the tail.
+#   server009      server with caliper.write_events as 009 defined it (read from git), the
+#                  reference for the runs after 010 changed it. Both have _nosessions too.
 # CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
 # Prints, per layout: rows/s, backend CPU µs per event, and bytes per event of the events and
 # sessions tables with their indexes (and the dictionary, for compact).
@@ -204,12 +208,20 @@ print(f)')
     arrays+="${arrays:+, }a.$c"
   done
   local arrays_cte="WITH a AS (SELECT $aggregated FROM public.stage WHERE n > :lo AND n <= :hi)"
+  if [[ ${2:-on} == server009* ]]; then
+    # caliper.write_events as migration 009 defined it (from git), the reference of the runs
+    # after 010 made it find its keys through caliper.text_keys.
+    local def009
+    def009=$(git show 544f5d1:sql/009_event_texts.sql | sed -n '/^CREATE FUNCTION caliper.write_events/,/^\$fn\$;/p' | sed 's/^CREATE FUNCTION/CREATE OR REPLACE FUNCTION/')
+    [[ -n $def009 ]] || { echo "server009 needs the git history (commit 544f5d1)" >&2; exit 1; }
+    q "$db" -c "$def009"
+  fi
   if [[ ${2:-on} == server* ]]; then
     insert="$arrays_cte SELECT count(*) FROM a, caliper.write_events($arrays, '{}', '{}', '{}', '{}') \\g /dev/null"
   elif [[ ${2:-on} == arrays* ]]; then
     # The writer's statement before 009, unnesting the arrays into the wide rows.
     insert="$arrays_cte INSERT INTO caliper.event_rows ($names) SELECT u.* FROM a, unnest($arrays) AS u ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
-  elif [[ ${2:-on} == keys* ]]; then
+  elif [[ ${2:-on} == keys* || ${2:-on} == tails* ]]; then
     # The writer's statement since 010: the keys it holds in memory (asked of caliper.text_keys
     # here before the clock starts: a writer asks once per text and 10 minutes), one plain
     # INSERT with the rejects' CTE.
@@ -218,6 +230,16 @@ print(f)')
       -c "UPDATE public.stage AS s SET actor_ref = CASE WHEN s.actor_id <> s.user_id THEN (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.actor_id)) END, user_agent_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.user_agent)), ed_app_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.ed_app_id)), sensor_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.sensor))" \
       -c "VACUUM ANALYZE public.stage"
     local knames="event_id, source, action, event_time, user_id, user_lms_id, user_external_id, session_id, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref"
+    if [[ ${2:-on} == tails* ]]; then
+      # Since 011 the writer also sends the session IRI as its prefix's key and its tail, and
+      # the name only when it is not the tail.
+      q "$db" -c "SELECT count(*) FROM caliper.text_keys(ARRAY(SELECT DISTINCT substring(session_id FROM '^(.*/)') FROM public.stage))" \
+        -c "ALTER TABLE public.stage ADD session_prefix_ref bigint, ADD session_tail text, ADD session_name_is_tail boolean" \
+        -c "UPDATE public.stage AS s SET session_prefix_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(substring(s.session_id FROM '^(.*/)'))), session_tail = substring(s.session_id FROM '[^/]*\$'), session_name_is_tail = CASE WHEN s.session_id IS NOT NULL THEN s.session_name IS NOT DISTINCT FROM substring(s.session_id FROM '[^/]*\$') END" \
+        -c "UPDATE public.stage SET session_id = NULL, session_name = CASE WHEN session_name_is_tail THEN NULL ELSE session_name END" \
+        -c "VACUUM ANALYZE public.stage"
+      knames="event_id, source, action, event_time, user_id, user_lms_id, user_external_id, session_tail, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail"
+    fi
     aggregated="" arrays=""
     for c in ${knames//,/}; do
       aggregated+="${aggregated:+, }array_agg($c ORDER BY n) AS $c"
@@ -456,6 +478,10 @@ for layout in $layouts; do
     arrays_nosessions) run_wide arrays_nosessions arrays_off ;;
     keys) run_wide keys keys ;;
     keys_nosessions) run_wide keys_nosessions keys_off ;;
+    tails) run_wide tails tails ;;
+    tails_nosessions) run_wide tails_nosessions tails_off ;;
+    server009) run_wide server009 server009 ;;
+    server009_nosessions) run_wide server009_nosessions server009_off ;;
     compact) run_compact compact on ;;
     compact_nosessions) run_compact compact_nosessions off ;;
     compact_split) run_compact compact_split split ;;

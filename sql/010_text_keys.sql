@@ -26,16 +26,21 @@ LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 #variable_conflict use_column
+DECLARE
+  -- Each distinct text once, with its digest (caliper.write_events passes every row's).
+  wanted bytea[];
+  texts_of text[];
 BEGIN
+  SELECT array_agg(caliper.text_digest(d.v) ORDER BY caliper.text_digest(d.v)),
+         array_agg(d.v ORDER BY caliper.text_digest(d.v))
+  INTO wanted, texts_of
+  FROM (SELECT DISTINCT v FROM unnest(vals) AS v WHERE v IS NOT NULL) AS d;
   INSERT INTO caliper.texts AS t (digest, value)
-  SELECT caliper.text_digest(d.v), d.v
-  FROM (SELECT DISTINCT v FROM unnest(vals) AS v WHERE v IS NOT NULL) AS d
-  ORDER BY 1
+  SELECT * FROM unnest(wanted, texts_of)
   ON CONFLICT (digest) DO UPDATE SET resolved_at = now()
     WHERE t.resolved_at < now() - interval '1 hour';
   RETURN QUERY
-  SELECT t.id, t.value FROM caliper.texts AS t
-  WHERE t.digest IN (SELECT caliper.text_digest(v) FROM unnest(vals) AS v WHERE v IS NOT NULL);
+  SELECT t.id, t.value FROM caliper.texts AS t WHERE t.digest = ANY (wanted);
 END
 $fn$;
 COMMENT ON FUNCTION caliper.text_keys(text[]) IS

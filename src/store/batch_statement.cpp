@@ -30,23 +30,24 @@ constexpr int array_statement_params = 19;
 constexpr const char* keys_statement_name = "caliper_text_keys";
 constexpr const char* keys_statement_sql = "SELECT id, value FROM caliper.text_keys($1::text[])";
 // A batch as keys: one plain INSERT, the rejects in the same statement (same transaction and
-// round trip). $1-$11 the row's own columns, $12-$15 the keys of the actor (NULL: the user),
-// user agent, edApp and sensor, $16-$19 the rejects.
+// round trip). $1-$11 the row's own columns (the session IRI's tail in session_tail: sql/011),
+// $12-$16 the keys of the actor (NULL: the user), user agent, edApp, sensor and session IRI
+// prefix, $17 whether the session's name is the tail, $18-$21 the rejects.
 constexpr const char* rows_statement_name = "caliper_write_rows";
 constexpr const char* rows_statement_sql = R"sql(
 WITH rejects AS (
   INSERT INTO caliper.rejected_events (received_at, source, reason, raw)
-  SELECT * FROM unnest($16::timestamptz[], $17::text[], $18::text[], $19::text[]))
+  SELECT * FROM unnest($18::timestamptz[], $19::text[], $20::text[], $21::text[]))
 INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_id, user_lms_id,
-  user_external_id, session_id, session_name, ip_address, received_at,
-  actor_ref, user_agent_ref, ed_app_ref, sensor_ref)
+  user_external_id, session_tail, session_name, ip_address, received_at,
+  actor_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::caliper.session_action[], $4::timestamptz[],
   $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::inet[], $11::timestamptz[],
-  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])
+  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::boolean[])
 ON CONFLICT DO NOTHING
 RETURNING event_id, event_time
 )sql";
-constexpr int rows_statement_params = 19;
+constexpr int rows_statement_params = 21;
 
 using row_key = std::pair<std::array<std::uint8_t, 16>, std::int64_t>;
 
@@ -110,16 +111,17 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
 namespace {
 
 // The texts of an event that are stored as keys, in the order of the rows statement's key
-// columns ($12-$15): the actor (only when it is not the user), the user agent, the edApp, the
-// sensor.
-constexpr std::size_t key_columns = 4;
+// columns ($12-$16): the actor (only when it is not the user), the user agent, the edApp, the
+// sensor and the session IRI's prefix.
+constexpr std::size_t key_columns = 5;
 std::array<std::optional<std::string_view>, key_columns> keyed_texts(const caliper::session_event& e) {
   const auto opt = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
     if (!s) return std::nullopt;
     return std::string_view(*s);
   };
   return {e.actor_id != e.user_id ? std::optional<std::string_view>(e.actor_id) : std::nullopt,
-          opt(e.user_agent), opt(e.ed_app_id), std::optional<std::string_view>(e.sensor)};
+          opt(e.user_agent), opt(e.ed_app_id), std::optional<std::string_view>(e.sensor),
+          e.session_id ? encode::split_iri(*e.session_id).prefix : std::nullopt};
 }
 
 /// The writer thread's keys, for the connection they were asked on: a new connection starts
@@ -213,9 +215,11 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid)};
     std::array<binary_array, key_columns> refs{binary_array(encode::int8_oid), binary_array(encode::int8_oid),
-                                               binary_array(encode::int8_oid), binary_array(encode::int8_oid)};
+                                               binary_array(encode::int8_oid), binary_array(encode::int8_oid),
+                                               binary_array(encode::int8_oid)};
+    binary_array name_is_tails{encode::bool_oid};
     void clear() {
-      for (auto* a : {&ids, &event_times, &received, &reject_received}) a->clear();
+      for (auto* a : {&ids, &event_times, &received, &reject_received, &name_is_tails}) a->clear();
       for (auto& a : texts) a.clear();
       for (auto& a : refs) a.clear();
     }
@@ -227,7 +231,7 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     builders& b;
     ~clear_on_exit() { b.clear(); }
   } const clear_after{b};
-  auto& [ids, event_times, received, reject_received, texts, refs] = b;
+  auto& [ids, event_times, received, reject_received, texts, refs, name_is_tails] = b;
   bool ids_binary = true;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const event_row& r = rows[i];
@@ -242,8 +246,21 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     texts[1].add(e.user_id);
     texts[2].add_nullable(e.user_lms_id);
     texts[3].add_nullable(e.user_external_id);
-    texts[4].add_nullable(e.session_id);
-    texts[5].add_nullable(e.session_name);
+    // The session IRI's tail; its name only when it is not the tail.
+    if (e.session_id) {
+      const std::string_view tail = encode::split_iri(*e.session_id).tail;
+      texts[4].add(tail);
+      const bool name_is_tail = e.session_name && *e.session_name == tail;
+      if (name_is_tail || !e.session_name)
+        texts[5].add_null();
+      else
+        texts[5].add(*e.session_name);
+      name_is_tails.add(name_is_tail ? std::string_view("\1", 1) : std::string_view("\0", 1));
+    } else {
+      texts[4].add_null();
+      texts[5].add_nullable(e.session_name);
+      name_is_tails.add_null();
+    }
     addresses.add_nullable(e.ip_address);
     received.add_int64(r.received_at_us - encode::pg_epoch_offset_us);
     for (std::size_t c = 0; c < key_columns; ++c) {
@@ -272,7 +289,7 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
       ids_binary ? ids.view() : std::string_view(id_literal), texts[0].view(), action_literal,
       event_times.view(), texts[1].view(), texts[2].view(), texts[3].view(),
       texts[4].view(), texts[5].view(), address_literal, received.view(),
-      refs[0].view(), refs[1].view(), refs[2].view(), refs[3].view(),
+      refs[0].view(), refs[1].view(), refs[2].view(), refs[3].view(), refs[4].view(), name_is_tails.view(),
       reject_received.view(), texts[6].view(), texts[7].view(), texts[8].view()};
   std::array<int, rows_statement_params> formats{};
   formats.fill(1);

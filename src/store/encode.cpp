@@ -174,4 +174,10 @@ std::string row_json(const caliper::session_event& e) {
   return out;
 }
 
+iri_parts split_iri(std::string_view iri) noexcept {
+  const auto slash = iri.rfind('/');
+  if (slash == std::string_view::npos) return {std::nullopt, iri};
+  return {iri.substr(0, slash + 1), iri.substr(slash + 1)};
+}
+
 }  // namespace caliper_sessiond::store::encode

@@ -29,6 +29,7 @@ private:
 };
 
 /// Type OIDs of the binary array elements we send (fixed in pg_type.dat).
+constexpr std::uint32_t bool_oid = 16;
 constexpr std::uint32_t int8_oid = 20;
 constexpr std::uint32_t text_oid = 25;
 constexpr std::uint32_t uuid_oid = 2950;
@@ -71,6 +72,14 @@ constexpr std::int64_t pg_epoch_offset_us = 946'684'800'000'000;
 /// The 16 bytes of a UUID in any form PostgreSQL's uuid input accepts (hyphens, braces,
 /// either case), or nullopt.
 std::optional<std::array<std::uint8_t, 16>> uuid_bytes(std::string_view text);
+
+/// A session IRI as the writer stores it (sql/011): up to and including its last '/' (a key
+/// into caliper.texts; none when the IRI has no '/') and the rest.
+struct iri_parts {
+  std::optional<std::string_view> prefix;
+  std::string_view tail;
+};
+iri_parts split_iri(std::string_view iri) noexcept;
 
 /// A JSON object of the row's fields, for the `raw` column of a row the database refused.
 std::string row_json(const caliper::session_event& e);

@@ -124,9 +124,46 @@ TEST_P(batch_statement_pgtest, long_texts_read_back_in_place_and_are_stored_once
                                                  *batch[i].ed_app_id, batch[i].sensor}))
         << i;
   const bool compact = GetParam().write != write_with_copy;
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), compact ? "4" : "0");
+  // The writer's statement also keeps the session IRIs' prefix (sql/011).
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"),
+            GetParam().write == write_with_binary_arrays ? "5" : compact ? "4" : "0");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows WHERE actor_id IS NOT NULL"),
             compact ? "0" : "3");
+}
+
+// Session IRIs and names read back as sent, and caliper.sessions has the IRIs, whatever the
+// statement stored (the writer's: the prefix as a key, the tail, the name only when it is not
+// the tail).
+TEST_P(batch_statement_pgtest, session_iris_and_names_read_back_as_sent) {
+  const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>> sessions{
+      {"https://lms.example.edu/sessions/ABC", "ABC"},     // Learn: the name is the tail
+      {"https://lms.example.edu/sessions/DEF", "Monday"},  // another name
+      {"https://lms.example.edu/sessions/GHI", std::nullopt},
+      {"urn:uuid:2c6a0f5c", "urn:uuid:2c6a0f5c"},  // no '/'
+      {"https://lms.example.edu/sessions/", ""},   // an empty tail, an empty name
+      {std::nullopt, "a name without a session"},
+  };
+  std::vector<caliper::session_event> batch;
+  for (unsigned i = 0; i < sessions.size(); ++i) {
+    batch.push_back(testing::make_event(i + 1));
+    batch.back().session_id = sessions[i].first;
+    batch.back().session_name = sessions[i].second;
+  }
+  std::vector<bool> inserted;
+  ASSERT_FALSE(write(batch, {}, inserted));
+  const auto rows = pg_test_env::query(url_, "SELECT session_id, session_name FROM caliper.session_events ORDER BY event_id");
+  ASSERT_EQ(rows.size(), sessions.size());
+  for (std::size_t i = 0; i < sessions.size(); ++i)
+    EXPECT_EQ(rows[i], (std::vector<std::string>{sessions[i].first.value_or("\\N"), sessions[i].second.value_or("\\N")})) << i;
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(session_id, ' ' ORDER BY session_id) FROM caliper.sessions"),
+            "https://lms.example.edu/sessions/ https://lms.example.edu/sessions/ABC "
+            "https://lms.example.edu/sessions/DEF https://lms.example.edu/sessions/GHI urn:uuid:2c6a0f5c");
+  if (GetParam().write == write_with_binary_arrays) {
+    EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(session_id) || ' ' || count(session_tail) || ' ' || "
+                                        "count(session_prefix_ref) || ' ' || count(DISTINCT session_prefix_ref) || ' ' || "
+                                        "string_agg(session_name, ',' ORDER BY event_id) FROM caliper.event_rows"),
+              "0 5 4 1 Monday,a name without a session");
+  }
 }
 
 // Two writers adding the same new texts at the same time: each text once, every row with its
@@ -227,7 +264,26 @@ TEST_F(text_keys_pgtest, a_connection_asks_for_a_text_once_and_a_new_one_asks_ag
                                       "count(DISTINCT e.user_agent_ref) FROM caliper.session_events AS v "
                                       "JOIN caliper.event_rows AS e USING (event_id, event_time)"),
             "9 1");
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "2") << "the agent and the sensor";
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "3")
+      << "the agent, the sensor and the sessions' prefix";
+}
+
+// A session whose LoggedIn was stored with its IRI in place (caliper.write_events: a server of
+// the version before 011, or a loader) and whose LoggedOut the writer stores as prefix and tail
+// is one session.
+TEST_F(text_keys_pgtest, a_session_begun_in_one_form_ends_in_the_other) {
+  auto conn = connect(url_);
+  auto in = testing::make_event(1);
+  auto out = testing::make_event(2);
+  out.session_id = in.session_id;
+  out.action = caliper::session_action::logged_out;
+  std::vector<bool> inserted;
+  const std::vector<event_row> first{{&in, "src", 1'709'622'500'000'000}}, second{{&out, "src", 1'709'622'500'000'000}};
+  ASSERT_FALSE(write_with_arrays(conn, first, {}, inserted));
+  ASSERT_FALSE(write_with_binary_arrays(conn, second, {}, inserted));
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(session_id) || ' ' || count(session_tail) FROM caliper.event_rows"), "1 1");
+  EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, end_reason, started_at < ended_at FROM caliper.sessions"),
+            (std::vector<std::vector<std::string>>{{*in.session_id, "LoggedOut", "t"}}));
 }
 
 // caliper.text_keys marks a text resolved, but rewrites its row at most hourly: caliper.write_events
@@ -259,7 +315,8 @@ TEST_F(text_keys_pgtest, prune_deletes_only_texts_unused_and_not_asked_for) {
                            "WHERE value NOT LIKE '%lately'");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts()"), "1");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ', ' ORDER BY value) FROM caliper.texts"),
-            "https://lms.example.edu/sensor, kept: unused but asked for lately, kept: used");
+            "https://lms.example.edu/sensor, https://lms.example.edu/sessions/, kept: unused but asked for lately, "
+            "kept: used");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts(interval '1 day')"), "0");
   try {
     pg_test_env::query(url_, "SELECT caliper.prune_texts(interval '23 hours')");

@@ -102,6 +102,24 @@ TEST(uuid_bytes_test, accepts_postgres_forms_and_refuses_others) {
   EXPECT_FALSE(uuid_bytes("zb2c4a7e-1f3d-4e5a-8b6c-7d8e9f0a1b2c"));
 }
 
+TEST(split_iri_test, cuts_after_the_last_slash) {
+  const auto learn = split_iri("https://lms.example.edu/sessions/2C6A0F5C1B7E4D7A");
+  EXPECT_EQ(learn.prefix, "https://lms.example.edu/sessions/");
+  EXPECT_EQ(learn.tail, "2C6A0F5C1B7E4D7A");
+  const auto ends_with_slash = split_iri("https://lms.example.edu/sessions/");
+  EXPECT_EQ(ends_with_slash.prefix, "https://lms.example.edu/sessions/");
+  EXPECT_EQ(ends_with_slash.tail, "");
+  const auto no_slash = split_iri("urn:uuid:2c6a0f5c");
+  EXPECT_FALSE(no_slash.prefix);
+  EXPECT_EQ(no_slash.tail, "urn:uuid:2c6a0f5c");
+  const auto empty = split_iri("");
+  EXPECT_FALSE(empty.prefix);
+  EXPECT_EQ(empty.tail, "");
+  const auto only_slash = split_iri("/");
+  EXPECT_EQ(only_slash.prefix, "/");
+  EXPECT_EQ(only_slash.tail, "");
+}
+
 TEST(row_json_test, renders_fields_with_nulls_and_escapes) {
   caliper::session_event e;
   e.event_id = "id";
