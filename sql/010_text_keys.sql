@@ -5,8 +5,8 @@
 -- Texts no row uses any more (after retention dropped their months, or after forget) can then
 -- be deleted without racing a writer: every use of a key follows, within a short time (the
 -- writer's 10 minutes), a call of caliper.text_keys that found its resolved_at in the last hour
--- or set it; caliper.prune_texts deletes only texts not resolved for a day or more, so no writer
--- still holds their keys and every row that used them was committed long before.
+-- or set it; caliper.prune_texts (011) deletes only texts not resolved for a day or more, so no
+-- writer still holds their keys and every row that used them was committed long before.
 --
 -- Locks: ACCESS EXCLUSIVE on caliper.texts for a moment (a new column with a constant default
 -- rewrites nothing), under the runner's 5 s lock_timeout.
@@ -45,37 +45,6 @@ END
 $fn$;
 COMMENT ON FUNCTION caliper.text_keys(text[]) IS
   'The caliper.texts keys of the given texts, adding those that are new; marks them resolved now (see caliper.prune_texts)';
-
--- Deletes the texts that no row of caliper.event_rows uses and that no writer asked for in the
--- last min_idle (at least a day). Reads every row of caliper.event_rows once (the keys of the
--- texts in use are gathered in memory: a few per client and LMS), so it is for maintenance:
--- after retention dropped old months, or after forget. Takes no lock that stops writers.
--- Returns the number of texts deleted.
-CREATE FUNCTION caliper.prune_texts(min_idle interval DEFAULT interval '7 days') RETURNS bigint
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-  deleted bigint;
-BEGIN
-  IF min_idle IS NULL OR min_idle < interval '1 day' THEN
-    RAISE invalid_parameter_value USING MESSAGE = 'caliper.prune_texts: min_idle must be at least 1 day';
-  END IF;
-  WITH used AS (
-    SELECT DISTINCT r.key
-    FROM caliper.event_rows AS e,
-         LATERAL (VALUES (e.actor_ref), (e.user_agent_ref), (e.ed_app_ref), (e.sensor_ref)) AS r(key)
-    WHERE r.key IS NOT NULL
-  )
-  DELETE FROM caliper.texts AS t
-  WHERE t.resolved_at < now() - min_idle
-    AND NOT EXISTS (SELECT FROM used WHERE used.key = t.id);
-  GET DIAGNOSTICS deleted = ROW_COUNT;
-  RETURN deleted;
-END
-$fn$;
-COMMENT ON FUNCTION caliper.prune_texts(interval) IS
-  'Deletes the caliper.texts that no event row uses and no writer asked for in the last min_idle (default 7 days, at least 1 day); reads all of caliper.event_rows; returns how many it deleted';
 
 -- caliper.write_events (009) finds its keys with caliper.text_keys too, so the texts it uses are
 -- marked resolved and prune_texts cannot delete them under it. Same arguments and result.

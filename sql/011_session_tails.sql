@@ -78,8 +78,12 @@ BEGIN
 END
 $do$;
 
--- caliper.prune_texts keeps the session prefixes that rows use, too.
-CREATE OR REPLACE FUNCTION caliper.prune_texts(min_idle interval DEFAULT interval '7 days') RETURNS bigint
+-- Deletes the texts that no row of caliper.event_rows uses and that no writer asked for in the
+-- last min_idle (at least a day): safe without a lock that stops writers, as 010 explains.
+-- Reads every row of caliper.event_rows once (the keys of the texts in use are gathered in
+-- memory: a few per client and LMS), so it is for maintenance: after retention dropped old
+-- months, or after forget. Returns the number of texts deleted.
+CREATE FUNCTION caliper.prune_texts(min_idle interval DEFAULT interval '7 days') RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -103,3 +107,5 @@ BEGIN
   RETURN deleted;
 END
 $fn$;
+COMMENT ON FUNCTION caliper.prune_texts(interval) IS
+  'Deletes the caliper.texts that no event row uses and no writer asked for in the last min_idle (default 7 days, at least 1 day); reads all of caliper.event_rows; returns how many it deleted';
