@@ -33,7 +33,13 @@ WITH people AS (
 ), gone_events AS (
   DELETE FROM caliper.event_rows AS e
   WHERE e.user_id IN (SELECT id FROM people) OR e.user_lms_id = $1 OR e.user_external_id = $1
-  RETURNING e.source, e.session_id, e.user_id
+  -- The session IRI as caliper.session_events shows it (the writer stores it as prefix and
+  -- tail since sql/011).
+  RETURNING e.source,
+            CASE WHEN e.session_tail IS NULL THEN e.session_id
+                 ELSE coalesce((SELECT t.value FROM caliper.texts AS t WHERE t.id = e.session_prefix_ref), '')
+                      || e.session_tail END AS session_id,
+            e.user_id
 ), gone_sessions AS (
   DELETE FROM caliper.sessions AS s
   WHERE s.user_id IN (SELECT id FROM people) OR s.user_external_id = $1

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "batch_statement.hpp"
+#include "caliper_sessiond/store/erasure.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
 #include "pg_test_env.hpp"
 #include "store_test_support.hpp"
@@ -284,6 +285,33 @@ TEST_F(text_keys_pgtest, a_session_begun_in_one_form_ends_in_the_other) {
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(session_id) || ' ' || count(session_tail) FROM caliper.event_rows"), "1 1");
   EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, end_reason, started_at < ended_at FROM caliper.sessions"),
             (std::vector<std::vector<std::string>>{{*in.session_id, "LoggedOut", "t"}}));
+}
+
+// forget deletes the sessions its events belonged to also when the writer stored their IRI as
+// prefix and tail: here a session begun by another user (its row names that user), which the
+// person's event joined.
+TEST_F(text_keys_pgtest, forget_finds_the_sessions_of_events_stored_as_prefix_and_tail) {
+  auto conn = connect(url_);
+  auto other = testing::make_event(1);
+  other.user_id = other.actor_id = "https://lms.example.edu/users/other";
+  auto person = testing::make_event(2);
+  person.user_id = person.actor_id = "https://lms.example.edu/users/person";
+  person.session_id = other.session_id;
+  person.action = caliper::session_action::logged_out;
+  auto alone = testing::make_event(3);
+  alone.user_id = alone.actor_id = "https://lms.example.edu/users/third";
+  std::vector<event_row> rows;
+  for (const auto* e : {&other, &person, &alone}) rows.push_back({e, "src", 1'709'622'500'000'000});
+  std::vector<bool> inserted;
+  ASSERT_FALSE(write_with_binary_arrays(conn, rows, {}, inserted));
+  ASSERT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(user_id, ',' ORDER BY user_id) FROM caliper.sessions"),
+            "https://lms.example.edu/users/other,https://lms.example.edu/users/third");
+  const auto r = forget_user(url_, "https://lms.example.edu/users/person", false);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.counts.events, 1U);
+  EXPECT_EQ(r.counts.sessions, 1U) << "the session the person's event belonged to";
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(user_id, ',') FROM caliper.sessions"),
+            "https://lms.example.edu/users/third");
 }
 
 // caliper.text_keys marks a text resolved, but rewrites its row at most hourly: caliper.write_events
