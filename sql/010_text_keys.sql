@@ -20,7 +20,8 @@ COMMENT ON COLUMN caliper.texts.resolved_at IS
 -- concurrent writer is adding is waited for, then found by the lookup (a new snapshot). Marks
 -- each text resolved now, unless it was in the last hour: a writer uses a key for 10 minutes
 -- after asking, so every key in use was resolved within 1 h 10 min, far inside prune_texts'
--- day; and a text asked for with every batch (caliper.write_events) is not rewritten each time.
+-- day; and a text asked for with every batch (caliper.write_events) is neither rewritten nor
+-- locked each time. A text prune_texts is deleting is waited for, then added again.
 CREATE FUNCTION caliper.text_keys(vals text[]) RETURNS TABLE (id bigint, value text)
 LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
@@ -35,10 +36,14 @@ BEGIN
          array_agg(d.v ORDER BY caliper.text_digest(d.v))
   INTO wanted, texts_of
   FROM (SELECT DISTINCT v FROM unnest(vals) AS v WHERE v IS NOT NULL) AS d;
+  -- Not ON CONFLICT DO UPDATE ... WHERE: that locks every row it meets until commit, also those
+  -- it leaves alone, and caliper.write_events asks for the same few texts in every batch. A
+  -- text resolved within the hour is not touched, and prune_texts (>= 1 day) leaves it alone.
+  UPDATE caliper.texts AS t SET resolved_at = now()
+  WHERE t.digest = ANY (wanted) AND t.resolved_at < now() - interval '1 hour';
   INSERT INTO caliper.texts AS t (digest, value)
   SELECT * FROM unnest(wanted, texts_of)
-  ON CONFLICT (digest) DO UPDATE SET resolved_at = now()
-    WHERE t.resolved_at < now() - interval '1 hour';
+  ON CONFLICT (digest) DO NOTHING;
   RETURN QUERY
   SELECT t.id, t.value FROM caliper.texts AS t WHERE t.digest = ANY (wanted);
 END

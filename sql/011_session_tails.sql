@@ -1,14 +1,18 @@
 -- The compact storage, step 3 (issue 12 item 3): a session's IRI is stored as the key of its
 -- prefix (up to and including the last '/', in caliper.texts: one per LMS) and its tail (the
 -- rest, in the row), and the session's name is not stored again when it is that tail (Learn's
--- always is). Measured before (bench/README.md, "Compact storage, first step built"): 106
+-- always is). An IRI that ends with '/' is kept whole (its prefix would hold the session's id). Measured before (bench/README.md, "Compact storage, first step built"): 106
 -- bytes less per event. The server's writer cuts the IRI (PostgreSQL cutting it costs ~4.5 µs per
 -- event); caliper.write_events and inserts into caliper.session_events keep storing the IRI in
 -- place, so rows of every form read the same.
 --
--- Locks: ACCESS EXCLUSIVE on caliper.event_rows and its partitions for the new columns, and on
--- the view for its new definition (catalog changes only: no row is read or written), under the
--- runner's 5 s lock_timeout.
+-- Locks: ACCESS EXCLUSIVE on the view caliper.session_events (and so on what it reads:
+-- caliper.event_rows, its partitions and caliper.texts) for the new columns and the view's new
+-- definition (catalog changes only: no row is read or written), under the runner's 5 s
+-- lock_timeout. The view first, as a query on it takes them: the other order deadlocks with
+-- an analyst's query that comes between the two.
+
+LOCK TABLE caliper.session_events IN ACCESS EXCLUSIVE MODE;
 
 ALTER TABLE caliper.event_rows
   ADD COLUMN session_prefix_ref bigint,
@@ -44,7 +48,9 @@ CREATE OR REPLACE VIEW caliper.session_events AS
 SELECT e.event_id, e.source, e.action, e.event_time,
        coalesce(e.actor_id, a.value, e.user_id) AS actor_id,
        e.user_id, e.user_lms_id, e.user_external_id,
-       CASE WHEN e.session_tail IS NULL THEN e.session_id ELSE coalesce(sp.value, '') || e.session_tail END AS session_id,
+       CASE WHEN e.session_tail IS NULL THEN e.session_id
+            WHEN e.session_prefix_ref IS NULL THEN e.session_tail
+            ELSE sp.value || e.session_tail END AS session_id,
        CASE WHEN e.session_name_is_tail THEN e.session_tail ELSE e.session_name END AS session_name,
        coalesce(e.user_agent, ua.value) AS user_agent, e.ip_address,
        coalesce(e.ed_app_id, ed.value) AS ed_app_id,
@@ -57,6 +63,20 @@ LEFT JOIN caliper.texts AS ed ON ed.id = e.ed_app_ref
 LEFT JOIN caliper.texts AS se ON se.id = e.sensor_ref
 LEFT JOIN caliper.texts AS sp ON sp.id = e.session_prefix_ref;
 
+-- For the sessions trigger: a key without its text (only a deleted text could make one) stops
+-- the insert, rather than filing the event under a wrong session or none. 23503: the writer
+-- stores such an event as a reject, with this message.
+CREATE FUNCTION caliper.text_missing(key bigint, what text) RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+  RAISE foreign_key_violation USING MESSAGE = format('caliper.texts has no text %s (%s)', key, what);
+END
+$fn$;
+COMMENT ON FUNCTION caliper.text_missing(bigint, text) IS
+  'Raises 23503 for a key of caliper.texts that has no text (the sessions trigger reading a session IRI''s prefix)';
+
 -- The sessions trigger (003) reads the session IRI of rows of every form. Rewritten in place,
 -- as 009 did with the partition functions; stops here if it no longer reads as 003 wrote it.
 DO $do$
@@ -66,7 +86,9 @@ DECLARE
     FROM new_events WHERE session_id IS NOT NULL';
   now_ text := 'SELECT n.source,
            CASE WHEN n.session_tail IS NULL THEN n.session_id
-                ELSE coalesce(p.value, '''') || n.session_tail END AS session_id,
+                WHEN n.session_prefix_ref IS NULL THEN n.session_tail
+                ELSE coalesce(p.value, caliper.text_missing(n.session_prefix_ref, ''the session IRI''''s prefix''))
+                     || n.session_tail END AS session_id,
            n.action, n.event_time, n.user_id, n.user_external_id
     FROM new_events AS n LEFT JOIN caliper.texts AS p ON p.id = n.session_prefix_ref
     WHERE n.session_id IS NOT NULL OR n.session_tail IS NOT NULL';
@@ -77,6 +99,18 @@ BEGIN
   EXECUTE replace(old, was, now_);
 END
 $do$;
+
+-- One row while a caliper.prune_texts is owed: maintenance adds it when retention dropped a
+-- month, prune_texts removes it when it is done. So a prune that failed (a lock timeout, a
+-- stop) is done by the next maintenance run, not a month later.
+CREATE TABLE caliper.texts_prune_due (
+  due   boolean     PRIMARY KEY DEFAULT true CHECK (due),
+  since timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE caliper.texts_prune_due IS
+  'One row while caliper.prune_texts is owed (retention dropped a month since its last run); maintenance runs it then';
+COMMENT ON COLUMN caliper.texts_prune_due.due IS 'always true: the table holds at most one row';
+COMMENT ON COLUMN caliper.texts_prune_due.since IS 'when retention first dropped a month since the last prune';
 
 -- Deletes the texts that no row of caliper.event_rows uses and that no writer asked for in the
 -- last min_idle (at least a day): safe without a lock that stops writers, as 010 explains.
@@ -104,8 +138,9 @@ BEGIN
   WHERE t.resolved_at < now() - min_idle
     AND NOT EXISTS (SELECT FROM used WHERE used.key = t.id);
   GET DIAGNOSTICS deleted = ROW_COUNT;
+  DELETE FROM caliper.texts_prune_due;
   RETURN deleted;
 END
 $fn$;
 COMMENT ON FUNCTION caliper.prune_texts(interval) IS
-  'Deletes the caliper.texts that no event row uses and no writer asked for in the last min_idle (default 7 days, at least 1 day); reads all of caliper.event_rows; returns how many it deleted';
+  'Deletes the caliper.texts that no event row uses and no writer asked for in the last min_idle (default 7 days, at least 1 day); reads all of caliper.event_rows; clears caliper.texts_prune_due; returns how many it deleted';

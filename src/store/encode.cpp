@@ -174,10 +174,11 @@ std::string row_json(const caliper::session_event& e) {
   return out;
 }
 
-iri_parts split_iri(std::string_view iri) noexcept {
+std::optional<iri_parts> split_iri(std::string_view iri) noexcept {
   const auto slash = iri.rfind('/');
-  if (slash == std::string_view::npos) return {std::nullopt, iri};
-  return {iri.substr(0, slash + 1), iri.substr(slash + 1)};
+  if (slash == std::string_view::npos) return iri_parts{std::nullopt, iri};
+  if (slash + 1 == iri.size()) return std::nullopt;
+  return iri_parts{iri.substr(0, slash + 1), iri.substr(slash + 1)};
 }
 
 }  // namespace caliper_sessiond::store::encode

@@ -74,12 +74,14 @@ constexpr std::int64_t pg_epoch_offset_us = 946'684'800'000'000;
 std::optional<std::array<std::uint8_t, 16>> uuid_bytes(std::string_view text);
 
 /// A session IRI as the writer stores it (sql/011): up to and including its last '/' (a key
-/// into caliper.texts; none when the IRI has no '/') and the rest.
+/// into caliper.texts; none when the IRI has no '/') and the rest. nullopt when the rest is
+/// empty: such an IRI ("…/sessions/<id>/") is kept whole, or each session would add its own
+/// prefix to caliper.texts.
 struct iri_parts {
   std::optional<std::string_view> prefix;
   std::string_view tail;
 };
-iri_parts split_iri(std::string_view iri) noexcept;
+std::optional<iri_parts> split_iri(std::string_view iri) noexcept;
 
 /// A JSON object of the row's fields, for the `raw` column of a row the database refused.
 std::string row_json(const caliper::session_event& e);

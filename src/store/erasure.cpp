@@ -37,7 +37,8 @@ WITH people AS (
   -- tail since sql/011).
   RETURNING e.source,
             CASE WHEN e.session_tail IS NULL THEN e.session_id
-                 ELSE coalesce((SELECT t.value FROM caliper.texts AS t WHERE t.id = e.session_prefix_ref), '')
+                 WHEN e.session_prefix_ref IS NULL THEN e.session_tail
+                 ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.session_prefix_ref)
                       || e.session_tail END AS session_id,
             e.user_id
 ), gone_sessions AS (

@@ -17,10 +17,12 @@ namespace {
 constexpr const char* session_settings_sql = "SET lock_timeout = '5s'";
 constexpr const char* ensure_sql = "SELECT caliper.ensure_partitions($1::int, max_new_partitions => $2::int)";
 constexpr const char* retention_sql = "SELECT caliper.drop_old_partitions($1::int)";
-// After retention dropped a month: the texts only its events used (sql/010). Reads every row
-// of caliper.event_rows, so only then (about once a month), not at every run.
+// After retention dropped a month: the texts only its events used (sql/010, 011). Reads every
+// row of caliper.event_rows, so only when owed (about once a month), not at every run; owed
+// until it succeeds, so a failed prune is done by the next run.
+constexpr const char* prune_owed_sql = "INSERT INTO caliper.texts_prune_due DEFAULT VALUES ON CONFLICT DO NOTHING";
 constexpr const char* prune_texts_sql =
-    "SELECT format('pruned %s texts that no event uses', caliper.prune_texts())";
+    "SELECT format('pruned %s texts that no event uses', caliper.prune_texts()) FROM caliper.texts_prune_due";
 
 /// The line ensure_partitions ends with when it reached its cap (sql/006_partition_cap.sql).
 constexpr std::string_view capped_prefix = "capped at ";
@@ -80,8 +82,14 @@ maintenance_result run_maintenance(const std::string& url, const maintenance_opt
     if (!run_step(conn, retention_sql, {options.retention_months}, res)) return res;
     const bool dropped = std::any_of(res.actions.begin() + static_cast<std::ptrdiff_t>(before), res.actions.end(),
                                      [](const std::string& a) { return a.starts_with("dropped "); });
-    if (dropped && !run_step(conn, prune_texts_sql, {}, res)) return res;
+    if (dropped) {
+      if (auto err = conn.check(conn.exec(prune_owed_sql), PGRES_COMMAND_OK)) {
+        res.error = fmt::format("{}: {}", prune_owed_sql, describe(*err));
+        return res;
+      }
+    }
   }
+  if (!run_step(conn, prune_texts_sql, {}, res)) return res;
   res.ok = true;
   return res;
 }

@@ -141,7 +141,7 @@ TEST_P(batch_statement_pgtest, session_iris_and_names_read_back_as_sent) {
       {"https://lms.example.edu/sessions/DEF", "Monday"},  // another name
       {"https://lms.example.edu/sessions/GHI", std::nullopt},
       {"urn:uuid:2c6a0f5c", "urn:uuid:2c6a0f5c"},  // no '/'
-      {"https://lms.example.edu/sessions/", ""},   // an empty tail, an empty name
+      {"https://lms.example.edu/sessions/", ""},   // ends with '/': kept whole; an empty name
       {std::nullopt, "a name without a session"},
   };
   std::vector<caliper::session_event> batch;
@@ -163,7 +163,7 @@ TEST_P(batch_statement_pgtest, session_iris_and_names_read_back_as_sent) {
     EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(session_id) || ' ' || count(session_tail) || ' ' || "
                                         "count(session_prefix_ref) || ' ' || count(DISTINCT session_prefix_ref) || ' ' || "
                                         "string_agg(session_name, ',' ORDER BY event_id) FROM caliper.event_rows"),
-              "0 5 4 1 Monday,a name without a session");
+              "1 4 3 1 Monday,,a name without a session");
   }
 }
 
@@ -328,6 +328,34 @@ TEST_F(text_keys_pgtest, text_keys_rewrites_a_text_at_most_hourly) {
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ',' ORDER BY value) FROM caliper.texts WHERE resolved_at > now() - interval '1 minute'"),
             "x,y");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "2");
+}
+
+// A text resolved within the hour is neither rewritten nor locked: a transaction that asked for
+// it and is still open (caliper.write_events in a reprocess, a slow batch) holds nobody up.
+TEST_F(text_keys_pgtest, asking_for_a_known_text_waits_for_nobody) {
+  pg_test_env::query(url_, "SELECT * FROM caliper.text_keys(ARRAY['busy'])");
+  auto open = pg::connection::connect(url_);
+  ASSERT_TRUE(open.ok()) << open.error_message();
+  ASSERT_FALSE(open.check(open.exec("BEGIN; SELECT * FROM caliper.text_keys(ARRAY['busy'])"), PGRES_TUPLES_OK));
+  EXPECT_EQ(pg_test_env::scalar(url_, "SET lock_timeout = '1s'; SELECT count(*) FROM caliper.text_keys(ARRAY['busy'])"), "1");
+  ASSERT_FALSE(open.check(open.exec("COMMIT"), PGRES_COMMAND_OK));
+}
+
+// A key with no text (never made by the server: only a deleted text could do it) is not read
+// back as a bare tail: the sessions trigger refuses the row rather than file it under a wrong
+// session.
+TEST_F(text_keys_pgtest, a_prefix_key_without_its_text_is_refused_not_misread) {
+  try {
+    pg_test_env::query(url_, "INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_id, "
+                             "session_tail, session_prefix_ref, sensor, received_at) VALUES "
+                             "(gen_random_uuid(), 'src', 'LoggedIn', now(), 'u', 'B', 999999, 's', now())");
+    ADD_FAILURE() << "a row whose session IRI cannot be read must be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("caliper.texts has no text 999999 (the session IRI's prefix)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows"), "0");
 }
 
 // caliper.prune_texts deletes a text only when no row uses it and no writer asked for it in

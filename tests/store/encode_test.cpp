@@ -104,20 +104,23 @@ TEST(uuid_bytes_test, accepts_postgres_forms_and_refuses_others) {
 
 TEST(split_iri_test, cuts_after_the_last_slash) {
   const auto learn = split_iri("https://lms.example.edu/sessions/2C6A0F5C1B7E4D7A");
-  EXPECT_EQ(learn.prefix, "https://lms.example.edu/sessions/");
-  EXPECT_EQ(learn.tail, "2C6A0F5C1B7E4D7A");
-  const auto ends_with_slash = split_iri("https://lms.example.edu/sessions/");
-  EXPECT_EQ(ends_with_slash.prefix, "https://lms.example.edu/sessions/");
-  EXPECT_EQ(ends_with_slash.tail, "");
+  ASSERT_TRUE(learn);
+  EXPECT_EQ(learn->prefix, "https://lms.example.edu/sessions/");
+  EXPECT_EQ(learn->tail, "2C6A0F5C1B7E4D7A");
   const auto no_slash = split_iri("urn:uuid:2c6a0f5c");
-  EXPECT_FALSE(no_slash.prefix);
-  EXPECT_EQ(no_slash.tail, "urn:uuid:2c6a0f5c");
+  ASSERT_TRUE(no_slash);
+  EXPECT_FALSE(no_slash->prefix);
+  EXPECT_EQ(no_slash->tail, "urn:uuid:2c6a0f5c");
   const auto empty = split_iri("");
-  EXPECT_FALSE(empty.prefix);
-  EXPECT_EQ(empty.tail, "");
-  const auto only_slash = split_iri("/");
-  EXPECT_EQ(only_slash.prefix, "/");
-  EXPECT_EQ(only_slash.tail, "");
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty->prefix);
+  EXPECT_EQ(empty->tail, "");
+}
+
+TEST(split_iri_test, keeps_an_iri_that_ends_with_a_slash_whole) {
+  // Its prefix would hold the session's own id: one new text per session.
+  EXPECT_FALSE(split_iri("https://lms.example.edu/sessions/2C6A0F5C/"));
+  EXPECT_FALSE(split_iri("/"));
 }
 
 TEST(row_json_test, renders_fields_with_nulls_and_escapes) {
