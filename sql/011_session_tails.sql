@@ -1,10 +1,11 @@
 -- The compact storage, step 3 (issue 12 item 3): a session's IRI is stored as the key of its
 -- prefix (up to and including the last '/', in caliper.texts: one per LMS) and its tail (the
 -- rest, in the row), and the session's name is not stored again when it is that tail (Learn's
--- always is). An IRI that ends with '/' is kept whole (its prefix would hold the session's id). Measured before (bench/README.md, "Compact storage, first step built"): 106
--- bytes less per event. The server's writer cuts the IRI (PostgreSQL cutting it costs ~4.5 µs per
--- event); caliper.write_events and inserts into caliper.session_events keep storing the IRI in
--- place, so rows of every form read the same.
+-- always is). An IRI that ends with '/' is kept whole (its prefix would hold the session's
+-- id). About 100 bytes less per event (bench/README.md, "The writer's key cache and the session
+-- IRI as prefix and tail"). The server's writer cuts the IRI (PostgreSQL cutting it costs
+-- ~4.5 µs per event); caliper.write_events and inserts into caliper.session_events keep storing
+-- the IRI in place, so rows of every form read the same.
 --
 -- Locks: ACCESS EXCLUSIVE on the view caliper.session_events (and so on what it reads:
 -- caliper.event_rows, its partitions and caliper.texts) for the new columns and the view's new

@@ -122,18 +122,15 @@ std::optional<encode::iri_parts> session_parts(const caliper::session_event& e) 
   if (!e.session_id) return std::nullopt;
   return encode::split_iri(*e.session_id);
 }
-std::optional<std::string_view> session_prefix(const caliper::session_event& e) {
-  const auto parts = session_parts(e);
-  return parts ? parts->prefix : std::nullopt;
-}
 std::array<std::optional<std::string_view>, key_columns> keyed_texts(const caliper::session_event& e) {
   const auto opt = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
     if (!s) return std::nullopt;
     return std::string_view(*s);
   };
+  const auto session = session_parts(e);
   return {e.actor_id != e.user_id ? std::optional<std::string_view>(e.actor_id) : std::nullopt,
           opt(e.user_agent), opt(e.ed_app_id), std::optional<std::string_view>(e.sensor),
-          session_prefix(e)};
+          session ? session->prefix : std::nullopt};
 }
 
 /// The writer thread's keys, for the connection they were asked on: a new connection starts
@@ -152,34 +149,37 @@ std::optional<pg::error> resolve_keys(const pg::connection& conn, std::span<cons
     mine.cache.clear();
     mine.connection = conn.serial();
   }
-  constexpr std::int64_t absent = -1, missing = -2;
+  struct miss {
+    std::string_view text;
+    std::size_t row, column;
+  };
   const auto asked_at = text_key_cache::clock::now();
-  std::vector<std::string_view> misses;
+  std::vector<miss> misses;
   keys.resize(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto texts = keyed_texts(*rows[i].event);
     for (std::size_t c = 0; c < key_columns; ++c) {
-      if (!texts[c]) {
-        keys[i][c] = absent;
-      } else if (const auto k = mine.cache.find(*texts[c], asked_at)) {
+      keys[i][c] = -1;
+      if (!texts[c]) continue;
+      if (const auto k = mine.cache.find(*texts[c], asked_at))
         keys[i][c] = *k;
-      } else {
-        keys[i][c] = missing;
-        misses.push_back(*texts[c]);
-      }
+      else
+        misses.push_back({*texts[c], i, c});
     }
   }
   if (misses.empty()) return std::nullopt;
-  std::sort(misses.begin(), misses.end());
-  misses.erase(std::unique(misses.begin(), misses.end()), misses.end());
+  // Each missing text once, sorted: the answer's (text, key) pairs are looked up in the same order.
+  std::vector<std::string_view> wanted;
+  for (const miss& m : misses) wanted.push_back(m.text);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   encode::binary_array texts(encode::text_oid);
-  for (const std::string_view t : misses) texts.add(t);
+  for (const std::string_view t : wanted) texts.add(t);
   const std::string_view param = texts.view();
   const std::array<const char*, 1> values{param.data()};
   const std::array<int, 1> lengths{static_cast<int>(param.size())}, formats{1};
   const auto r = conn.exec_prepared(keys_statement_name, values, lengths, formats, /*binary_results=*/true);
   if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
-  // (text, key) of the misses, sorted by text like `misses`, for the rows that wait for them.
   std::vector<std::pair<std::string_view, std::int64_t>> found;
   found.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
@@ -187,17 +187,12 @@ std::optional<pg::error> resolve_keys(const pg::connection& conn, std::span<cons
     mine.cache.put(found.back().first, found.back().second, asked_at);
   }
   std::sort(found.begin(), found.end());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto texts = keyed_texts(*rows[i].event);
-    for (std::size_t c = 0; c < key_columns; ++c) {
-      if (keys[i][c] != missing) continue;
-      const auto it = std::lower_bound(found.begin(), found.end(), std::pair{*texts[c], std::int64_t{0}},
-                                       [](const auto& a, const auto& b) { return a.first < b.first; });
-      if (it == found.end() || it->first != *texts[c])
-        return pg::error{pg::error_action::reconnect, "",
-                         "caliper.text_keys returned no key for a text it was given"};
-      keys[i][c] = it->second;
-    }
+  for (const miss& m : misses) {
+    const auto it = std::lower_bound(found.begin(), found.end(), m.text,
+                                     [](const auto& f, std::string_view t) { return f.first < t; });
+    if (it == found.end() || it->first != m.text)
+      return pg::error{pg::error_action::reconnect, "", "caliper.text_keys returned no key for a text it was given"};
+    keys[m.row][m.column] = it->second;
   }
   return std::nullopt;
 }
