@@ -14,9 +14,10 @@
 #        bench/analytics.sh "$(scripts/pg-cluster url /tmp/pg bench_analytics)"
 #   EVENTS=10000000 RUNS=5 INSERT_ROWS=200000 SMALL_BATCH_ROWS=20000 (environment)
 #   PHASES="load sizes questions trigger" (environment): a subset reruns those on a loaded database
-#   FORM=server (default: the rows as the server stores them since migration 011, long texts and
-#   the session IRIs' prefix as keys into caliper.texts) or FORM=wide (every text in its row, as
-#   before 009)
+#   FORM=server (default: the rows as the server stores them since migration 012, long texts,
+#   the user IRI and the session IRIs' prefix as keys into caliper.texts), FORM=server011 (the
+#   same with the user IRI in the row, as from 011 to 012) or FORM=wide (every text in its row,
+#   as before 009)
 # The database is created when missing and must be empty for the load. Takes ~45 min for 10M
 # on 2 busy cores (load 11 min, backfill 6 min, the view 5 min, the trigger runs 10 min).
 # Output: a report on stdout; EXPLAIN ANALYZE plans in $OUT (default /tmp). Results of a
@@ -111,23 +112,26 @@ for ((first = 1; first <= sessions; first += 1000000)); do
   else
     # As the server stores them since migration 011: the user agent, edApp, sensor, a non-user
     # actor and the session IRI's prefix as keys into caliper.texts, the IRI's tail in the row
-    # and the session's name only when it is not the tail.
+    # and the session's name only when it is not the tail; since 012 the user IRI as a key too.
+    users=user_ref user_key=u.id user_text=e.user_id
+    [[ ${FORM:-server} == server011 ]] && users=user_id user_key=e.user_id user_text=NULL
     q <<SQL
 INSERT INTO caliper.texts (digest, value)
 SELECT caliper.text_digest(v), v FROM (SELECT DISTINCT unnest(ARRAY[CASE WHEN actor_id <> user_id THEN actor_id END,
-                                                            user_agent, ed_app_id, sensor,
+                                                            $user_text, user_agent, ed_app_id, sensor,
                                                             substring(session_id FROM '^(.*/)')]) AS v
                                        FROM bench.events_of($first, $last, $per_day)) AS d
 WHERE v IS NOT NULL ON CONFLICT (digest) DO NOTHING;
-INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_id, user_lms_id, user_external_id,
+INSERT INTO caliper.event_rows (event_id, source, action, event_time, $users, user_lms_id, user_external_id,
   session_tail, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref,
   session_prefix_ref, session_name_is_tail)
-SELECT e.event_id, e.source, e.action, e.event_time, e.user_id, e.user_lms_id, e.user_external_id, s.tail,
+SELECT e.event_id, e.source, e.action, e.event_time, $user_key, e.user_lms_id, e.user_external_id, s.tail,
        CASE WHEN e.session_name IS DISTINCT FROM s.tail THEN e.session_name END, e.ip_address, e.received_at,
        a.id, ua.id, ed.id, se.id, sp.id, CASE WHEN e.session_id IS NOT NULL THEN e.session_name IS NOT DISTINCT FROM s.tail END
 FROM ROWS FROM (bench.events_of($first, $last, $per_day)) WITH ORDINALITY AS e
 CROSS JOIN LATERAL (SELECT substring(e.session_id FROM '[^/]*\$') AS tail) AS s
 LEFT JOIN caliper.texts AS a ON a.value = e.actor_id AND e.actor_id <> e.user_id
+LEFT JOIN caliper.texts AS u ON u.value = e.user_id
 LEFT JOIN caliper.texts AS ua ON ua.value = e.user_agent
 LEFT JOIN caliper.texts AS ed ON ed.value = e.ed_app_id
 LEFT JOIN caliper.texts AS se ON se.value = e.sensor

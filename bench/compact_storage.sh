@@ -43,6 +43,8 @@
 #                  the trigger disabled. Not in the default run.
 #   tails          the writer's statement since migration 011: keys as above, and the session IRI
 #                  as its prefix's key and its tail, the name only when not the tail.
+#   users          the writer's statement since migration 012: as tails, and the user IRI as a
+#                  key too (user_ref).
 #   server009      server with caliper.write_events as 009 defined it (read from git), the
 #                  reference for the runs after 010 changed it. Both have _nosessions too.
 # CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
@@ -221,9 +223,9 @@ print(f)')
   elif [[ ${2:-on} == arrays* ]]; then
     # The writer's statement before 009, unnesting the arrays into the wide rows.
     insert="$arrays_cte INSERT INTO caliper.event_rows ($names) SELECT u.* FROM a, unnest($arrays) AS u ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
-  elif [[ ${2:-on} == keys* || ${2:-on} == tails* ]]; then
+  elif [[ ${2:-on} == keys* || ${2:-on} == tails* || ${2:-on} == users* ]]; then
     # The writer's statement since 010: the keys it holds in memory (asked of caliper.text_keys
-    # here before the clock starts: a writer asks once per text and 10 minutes), one plain
+    # here before the clock starts: a writer asks once per text and 6 hours), one plain
     # INSERT with the rejects' CTE. The staging rows are rewritten in order after the UPDATEs
     # that add the keys: spread over twice the pages, reading them cost 4 µs more per event.
     q "$db" -c "SELECT count(*) FROM caliper.text_keys(ARRAY(SELECT DISTINCT v FROM public.stage, LATERAL (VALUES (user_agent), (ed_app_id), (sensor), (CASE WHEN actor_id <> user_id THEN actor_id END)) AS x(v) WHERE v IS NOT NULL))" \
@@ -231,7 +233,7 @@ print(f)')
       -c "UPDATE public.stage AS s SET actor_ref = CASE WHEN s.actor_id <> s.user_id THEN (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.actor_id)) END, user_agent_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.user_agent)), ed_app_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.ed_app_id)), sensor_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.sensor))" \
       -c "CLUSTER public.stage USING stage_n_idx" -c "ANALYZE public.stage"
     local knames="event_id, source, action, event_time, user_id, user_lms_id, user_external_id, session_id, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref"
-    if [[ ${2:-on} == tails* ]]; then
+    if [[ ${2:-on} == tails* || ${2:-on} == users* ]]; then
       # Since 011 the writer also sends the session IRI as its prefix's key and its tail, and
       # the name only when it is not the tail.
       q "$db" -c "SELECT count(*) FROM caliper.text_keys(ARRAY(SELECT DISTINCT substring(session_id FROM '^(.*/)') FROM public.stage))" \
@@ -240,6 +242,14 @@ print(f)')
         -c "UPDATE public.stage SET session_id = NULL, session_name = CASE WHEN session_name_is_tail THEN NULL ELSE session_name END" \
         -c "CLUSTER public.stage USING stage_n_idx" -c "ANALYZE public.stage"
       knames="event_id, source, action, event_time, user_id, user_lms_id, user_external_id, session_tail, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail"
+    fi
+    if [[ ${2:-on} == users* ]]; then
+      # Since 012 the user IRI is a key too.
+      q "$db" -c "SELECT count(*) FROM caliper.text_keys(ARRAY(SELECT DISTINCT user_id FROM public.stage))" \
+        -c "ALTER TABLE public.stage ADD user_ref bigint" \
+        -c "UPDATE public.stage AS s SET user_ref = (SELECT id FROM caliper.texts WHERE digest = caliper.text_digest(s.user_id)), user_id = NULL" \
+        -c "CLUSTER public.stage USING stage_n_idx" -c "ANALYZE public.stage"
+      knames=${knames/user_id,/user_ref,}
     fi
     aggregated="" arrays=""
     for c in ${knames//,/}; do
@@ -481,6 +491,8 @@ for layout in $layouts; do
     keys_nosessions) run_wide keys_nosessions keys_off ;;
     tails) run_wide tails tails ;;
     tails_nosessions) run_wide tails_nosessions tails_off ;;
+    users) run_wide users users ;;
+    users_nosessions) run_wide users_nosessions users_off ;;
     server009) run_wide server009 server009 ;;
     server009_nosessions) run_wide server009_nosessions server009_off ;;
     compact) run_compact compact on ;;

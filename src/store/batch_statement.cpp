@@ -30,21 +30,21 @@ constexpr int array_statement_params = 19;
 constexpr const char* keys_statement_name = "caliper_text_keys";
 constexpr const char* keys_statement_sql = "SELECT id, value FROM caliper.text_keys($1::text[])";
 // A batch as keys: one plain INSERT, the rejects in the same statement (same transaction and
-// round trip). $1-$12 the row's own columns (a session IRI as its tail in session_tail, or in
-// place in session_id when it ends with '/': sql/011), $13-$17 the keys of the actor (NULL:
-// the user), user agent, edApp, sensor and session IRI prefix, $18 whether the session's name
-// is the tail, $19-$22 the rejects.
+// round trip). $1-$11 the row's own columns (a session IRI as its tail in session_tail, or in
+// place in session_id when it ends with '/': sql/011), $12-$17 the keys of the actor (NULL:
+// the user), user (sql/012), user agent, edApp, sensor and session IRI prefix, $18 whether the
+// session's name is the tail, $19-$22 the rejects.
 constexpr const char* rows_statement_name = "caliper_write_rows";
 constexpr const char* rows_statement_sql = R"sql(
 WITH rejects AS (
   INSERT INTO caliper.rejected_events (received_at, source, reason, raw)
   SELECT * FROM unnest($19::timestamptz[], $20::text[], $21::text[], $22::text[]))
-INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_id, user_lms_id,
+INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_lms_id,
   user_external_id, session_id, session_tail, session_name, ip_address, received_at,
-  actor_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail)
+  actor_ref, user_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::caliper.session_action[], $4::timestamptz[],
-  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::inet[],
-  $12::timestamptz[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],
+  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::inet[], $11::timestamptz[],
+  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],
   $18::boolean[])
 ON CONFLICT DO NOTHING
 RETURNING event_id, event_time
@@ -113,9 +113,9 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
 namespace {
 
 // The texts of an event that are stored as keys, in the order of the rows statement's key
-// columns ($13-$17): the actor (only when it is not the user), the user agent, the edApp, the
-// sensor and the session IRI's prefix (when it is cut in two).
-constexpr std::size_t key_columns = 5;
+// columns ($12-$17): the actor (only when it is not the user), the user, the user agent, the
+// edApp, the sensor and the session IRI's prefix (when it is cut in two).
+constexpr std::size_t key_columns = 6;
 
 /// The event's session IRI cut in two, or nullopt: no session, or an IRI kept whole.
 std::optional<encode::iri_parts> session_parts(const caliper::session_event& e) {
@@ -129,7 +129,7 @@ std::array<std::optional<std::string_view>, key_columns> keyed_texts(const calip
   };
   const auto session = session_parts(e);
   return {e.actor_id != e.user_id ? std::optional<std::string_view>(e.actor_id) : std::nullopt,
-          opt(e.user_agent), opt(e.ed_app_id), std::optional<std::string_view>(e.sensor),
+          std::optional<std::string_view>(e.user_id), opt(e.user_agent), opt(e.ed_app_id), std::optional<std::string_view>(e.sensor),
           session ? session->prefix : std::nullopt};
 }
 
@@ -217,14 +217,13 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   struct builders {
     binary_array ids{encode::uuid_oid}, event_times{encode::timestamptz_oid}, received{encode::timestamptz_oid},
         reject_received{encode::timestamptz_oid};
-    std::array<binary_array, 10> texts{
+    std::array<binary_array, 9> texts{
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
         binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid),
-        binary_array(encode::text_oid)};
+        binary_array(encode::text_oid), binary_array(encode::text_oid), binary_array(encode::text_oid)};
     std::array<binary_array, key_columns> refs{binary_array(encode::int8_oid), binary_array(encode::int8_oid),
                                                binary_array(encode::int8_oid), binary_array(encode::int8_oid),
-                                               binary_array(encode::int8_oid)};
+                                               binary_array(encode::int8_oid), binary_array(encode::int8_oid)};
     binary_array name_is_tails{encode::bool_oid};
     void clear() {
       for (auto* a : {&ids, &event_times, &received, &reject_received, &name_is_tails}) a->clear();
@@ -251,23 +250,22 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     texts[0].add(r.source);
     actions.add(caliper::to_string(e.action));
     event_times.add_int64(e.event_time_us - encode::pg_epoch_offset_us);
-    texts[1].add(e.user_id);
-    texts[2].add_nullable(e.user_lms_id);
-    texts[3].add_nullable(e.user_external_id);
+    texts[1].add_nullable(e.user_lms_id);
+    texts[2].add_nullable(e.user_external_id);
     // The session IRI as its tail, its name only when it is not the tail; or the IRI whole.
     if (const auto parts = session_parts(e)) {
-      texts[4].add_null();
-      texts[5].add(parts->tail);
+      texts[3].add_null();
+      texts[4].add(parts->tail);
       const bool name_is_tail = e.session_name && *e.session_name == parts->tail;
       if (name_is_tail || !e.session_name)
-        texts[6].add_null();
+        texts[5].add_null();
       else
-        texts[6].add(*e.session_name);
+        texts[5].add(*e.session_name);
       name_is_tails.add(name_is_tail ? std::string_view("\1", 1) : std::string_view("\0", 1));
     } else {
-      texts[4].add_nullable(e.session_id);
-      texts[5].add_null();
-      texts[6].add_nullable(e.session_name);
+      texts[3].add_nullable(e.session_id);
+      texts[4].add_null();
+      texts[5].add_nullable(e.session_name);
       name_is_tails.add_null();
     }
     addresses.add_nullable(e.ip_address);
@@ -281,9 +279,9 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   }
   for (const reject_row& r : rejects) {
     reject_received.add_int64(r.received_at_us - encode::pg_epoch_offset_us);
-    texts[7].add(r.source);
-    texts[8].add(r.reason);
-    texts[9].add(r.raw);
+    texts[6].add(r.source);
+    texts[7].add(r.reason);
+    texts[8].add(r.raw);
   }
   // Parameter order as in rows_statement_sql; 0 = text format, 1 = binary.
   // The ids as a text literal only when one of them is not a UUID (rare: a refused batch).
@@ -296,15 +294,15 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
   const std::string action_literal = actions.finish(), address_literal = addresses.finish();
   const std::array<std::string_view, rows_statement_params> data{
       ids_binary ? ids.view() : std::string_view(id_literal), texts[0].view(), action_literal,
-      event_times.view(), texts[1].view(), texts[2].view(), texts[3].view(),
-      texts[4].view(), texts[5].view(), texts[6].view(), address_literal, received.view(),
-      refs[0].view(), refs[1].view(), refs[2].view(), refs[3].view(), refs[4].view(), name_is_tails.view(),
-      reject_received.view(), texts[7].view(), texts[8].view(), texts[9].view()};
+      event_times.view(), texts[1].view(), texts[2].view(), texts[3].view(), texts[4].view(),
+      texts[5].view(), address_literal, received.view(), refs[0].view(), refs[1].view(), refs[2].view(),
+      refs[3].view(), refs[4].view(), refs[5].view(), name_is_tails.view(),
+      reject_received.view(), texts[6].view(), texts[7].view(), texts[8].view()};
   std::array<int, rows_statement_params> formats{};
   formats.fill(1);
   formats[0] = ids_binary ? 1 : 0;
   formats[2] = 0;
-  formats[10] = 0;
+  formats[9] = 0;
   std::array<const char*, rows_statement_params> values{};
   std::array<int, rows_statement_params> lengths{};
   for (std::size_t i = 0; i < data.size(); ++i) {

@@ -18,35 +18,46 @@ constexpr const char* begin_sql = "BEGIN; SET LOCAL lock_timeout = '30s'";
 // whole JSON string ("...", also with / written \/), matched by LIKE with its wildcards
 // escaped: a substring match would hit longer ids (S42 in S420); a jsonb search would skip
 // raws cut short at the bound, which are not JSON. Deleting from caliper.event_rows (the rows
-// of the view caliper.session_events, whose user columns it holds as text) reaches every
-// partition; the sessions trigger fires on INSERT only, so nothing rebuilds them.
+// of the view caliper.session_events) reaches every partition; the sessions trigger fires on
+// INSERT only, so nothing rebuilds them. A row holds the user IRI as text, or since sql/012 as
+// a key into caliper.texts (`keys`: those of the person's IRIs); the keys are recorded in
+// caliper.texts_forget_due, and caliper.forget_texts deletes their texts once unused and idle.
 // Not actor_id: a person's actor_id is their user_id, and a TimedOut's actor is the LMS, whose
 // IRI given by mistake would take every TimedOut event with it.
 constexpr const char* forget_sql = R"sql(
 WITH people AS (
   SELECT $1::text AS id
   UNION
-  SELECT e.user_id FROM caliper.event_rows AS e
-  WHERE e.user_id = $1 OR e.user_lms_id = $1 OR e.user_external_id = $1
+  SELECT CASE WHEN e.user_ref IS NULL THEN e.user_id
+              ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.user_ref) END
+  FROM caliper.event_rows AS e
+  WHERE e.user_lms_id = $1 OR e.user_external_id = $1
   UNION
   SELECT s.user_id FROM caliper.sessions AS s WHERE s.user_id = $1 OR s.user_external_id = $1
+), keys AS (
+  SELECT t.id FROM caliper.texts AS t
+  WHERE t.digest IN (SELECT caliper.text_digest(id) FROM people WHERE id IS NOT NULL)
 ), gone_events AS (
   DELETE FROM caliper.event_rows AS e
-  WHERE e.user_id IN (SELECT id FROM people) OR e.user_lms_id = $1 OR e.user_external_id = $1
-  -- The session IRI as caliper.session_events shows it (the writer stores it as prefix and
-  -- tail since sql/011).
+  WHERE e.user_id IN (SELECT id FROM people) OR e.user_ref IN (SELECT id FROM keys)
+     OR e.user_lms_id = $1 OR e.user_external_id = $1
+  -- The session IRI and the user as caliper.session_events shows them (the writer stores them
+  -- as keys and a tail since sql/011 and 012).
   RETURNING e.source,
             CASE WHEN e.session_tail IS NULL THEN e.session_id
                  WHEN e.session_prefix_ref IS NULL THEN e.session_tail
                  ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.session_prefix_ref)
                       || e.session_tail END AS session_id,
-            e.user_id
+            CASE WHEN e.user_ref IS NULL THEN e.user_id
+                 ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.user_ref) END AS user_id
 ), gone_sessions AS (
   DELETE FROM caliper.sessions AS s
   WHERE s.user_id IN (SELECT id FROM people) OR s.user_external_id = $1
      OR (s.source, s.session_id) IN (SELECT g.source, g.session_id FROM gone_events AS g
                                      WHERE g.session_id IS NOT NULL)
   RETURNING 1
+), owed_texts AS (
+  INSERT INTO caliper.texts_forget_due (id) SELECT id FROM keys ON CONFLICT DO NOTHING
 ), patterns AS (
   SELECT '%' || replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%' AS p
   FROM (SELECT to_json(id)::text AS q FROM people
@@ -61,6 +72,10 @@ SELECT (SELECT count(DISTINCT user_id) FROM gone_events),
        (SELECT count(*) FROM gone_sessions),
        (SELECT count(*) FROM gone_rejects)
 )sql";
+
+// The person's texts that no row uses any more and no writer may still hold (sql/012); the
+// others stay owed in caliper.texts_forget_due for maintenance.
+constexpr const char* forget_texts_sql = "SELECT caliper.forget_texts()";
 
 constexpr const char* record_sql = R"sql(
 INSERT INTO caliper.erasures (user_hash, users, events, sessions, rejects)
@@ -103,6 +118,11 @@ erasure_result forget_user(const std::string& url, const std::string& user, bool
   c.sessions = as_count(counted.value(0, 2));
   c.rejects = as_count(counted.value(0, 3));
   if (!dry_run) {
+    if (auto err = conn.check(conn.exec(forget_texts_sql), PGRES_TUPLES_OK)) {
+      conn.exec("ROLLBACK");
+      res.error = describe(*err);
+      return res;
+    }
     const std::array<std::string, 4> n{std::to_string(c.users), std::to_string(c.events), std::to_string(c.sessions),
                                        std::to_string(c.rejects)};
     const std::array<const char*, 5> values{user.c_str(), n[0].c_str(), n[1].c_str(), n[2].c_str(), n[3].c_str()};

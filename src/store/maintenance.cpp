@@ -23,6 +23,11 @@ constexpr const char* retention_sql = "SELECT caliper.drop_old_partitions($1::in
 constexpr const char* prune_owed_sql = "INSERT INTO caliper.texts_prune_due DEFAULT VALUES ON CONFLICT DO NOTHING";
 constexpr const char* prune_texts_sql =
     "SELECT format('pruned %s texts that no event uses', caliper.prune_texts()) FROM caliper.texts_prune_due";
+// The texts of people forget erased that a writer might still have held then (sql/012): deleted
+// once idle; cheap while none is (it reads the event rows only when one is).
+constexpr const char* forget_texts_sql =
+    "SELECT format('deleted %s texts of erased people', n) FROM (SELECT caliper.forget_texts() AS n "
+    "FROM (SELECT FROM caliper.texts_forget_due LIMIT 1) AS owed) AS f WHERE n > 0";
 
 /// The line ensure_partitions ends with when it reached its cap (sql/006_partition_cap.sql).
 constexpr std::string_view capped_prefix = "capped at ";
@@ -90,6 +95,7 @@ maintenance_result run_maintenance(const std::string& url, const maintenance_opt
     }
   }
   if (!run_step(conn, prune_texts_sql, {}, res)) return res;
+  if (!run_step(conn, forget_texts_sql, {}, res)) return res;
   res.ok = true;
   return res;
 }

@@ -5,7 +5,8 @@
 /// A key is used for at most `ttl` after the writer asked the database for it (the time
 /// passed to put() is taken before the call of caliper.text_keys, which found the text's
 /// resolved_at within the last hour or set it). That bound is what lets caliper.prune_texts
-/// delete texts not resolved for a day without racing a writer.
+/// delete texts not resolved for a day, and caliper.forget_texts an erased user's IRI not
+/// resolved for 8 hours (sql/012), without racing a writer.
 /// The cache holds at most `max_bytes` of texts; when a new text would pass it, everything is
 /// forgotten (a miss costs one round trip; a sender sending a new text with every event would
 /// otherwise grow it without end).
@@ -25,10 +26,11 @@ class text_key_cache {
 public:
   using clock = std::chrono::steady_clock;
 
-  /// 10 minutes: far inside caliper.prune_texts' one day, and one extra round trip per
-  /// writer per 10 minutes for a steady stream.
-  static constexpr std::chrono::minutes default_ttl{10};
-  /// 16 MiB of texts: some 50,000 user agents.
+  /// 6 hours: a user's login and logout are usually more than minutes apart, and the user's IRI
+  /// is a key since sql/012. Inside caliper.prune_texts' one day; caliper.forget_texts waits
+  /// 8 hours (this, text_keys' hour and an hour's margin) and must change with it.
+  static constexpr std::chrono::hours default_ttl{6};
+  /// 16 MiB of texts: some 80,000 user IRIs of ~130 bytes, or 50,000 user agents.
   static constexpr std::size_t default_max_bytes = std::size_t{16} << 20;
   /// What one entry costs beyond its text (node, hash bucket, key), counted against max_bytes.
   static constexpr std::size_t entry_overhead = 64;

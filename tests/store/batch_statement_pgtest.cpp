@@ -2,11 +2,14 @@
 // store the same rows and report the same errors: the writer may use any of them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <stdexcept>
 #include <thread>
 
 #include "batch_statement.hpp"
 #include "caliper_sessiond/store/erasure.hpp"
+#include "caliper_sessiond/store/maintenance.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
 #include "pg_test_env.hpp"
 #include "store_test_support.hpp"
@@ -125,11 +128,14 @@ TEST_P(batch_statement_pgtest, long_texts_read_back_in_place_and_are_stored_once
                                                  *batch[i].ed_app_id, batch[i].sensor}))
         << i;
   const bool compact = GetParam().write != write_with_copy;
-  // The writer's statement also keeps the session IRIs' prefix (sql/011).
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"),
-            GetParam().write == write_with_binary_arrays ? "5" : compact ? "4" : "0");
+  // The writer's statement also keeps the session IRIs' prefix (sql/011) and the three users
+  // (sql/012).
+  const bool writer = GetParam().write == write_with_binary_arrays;
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), writer ? "8" : compact ? "4" : "0");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows WHERE actor_id IS NOT NULL"),
             compact ? "0" : "3");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(user_id) || ' ' || count(user_ref) FROM caliper.event_rows"),
+            writer ? "0 3" : "3 0");
 }
 
 // Session IRIs and names read back as sent, and caliper.sessions has the IRIs, whatever the
@@ -265,8 +271,8 @@ TEST_F(text_keys_pgtest, a_connection_asks_for_a_text_once_and_a_new_one_asks_ag
                                       "count(DISTINCT e.user_agent_ref) FROM caliper.session_events AS v "
                                       "JOIN caliper.event_rows AS e USING (event_id, event_time)"),
             "9 1");
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "3")
-      << "the agent, the sensor and the sessions' prefix";
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "12")
+      << "the agent, the sensor, the sessions' prefix and the 9 users";
 }
 
 // A session whose LoggedIn was stored with its IRI in place (caliper.write_events: a server of
@@ -283,8 +289,9 @@ TEST_F(text_keys_pgtest, a_session_begun_in_one_form_ends_in_the_other) {
   ASSERT_FALSE(write_with_arrays(conn, first, {}, inserted));
   ASSERT_FALSE(write_with_binary_arrays(conn, second, {}, inserted));
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(session_id) || ' ' || count(session_tail) FROM caliper.event_rows"), "1 1");
-  EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, end_reason, started_at < ended_at FROM caliper.sessions"),
-            (std::vector<std::vector<std::string>>{{*in.session_id, "LoggedOut", "t"}}));
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(user_id) || ' ' || count(user_ref) FROM caliper.event_rows"), "1 1");
+  EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, user_id, end_reason, started_at < ended_at FROM caliper.sessions"),
+            (std::vector<std::vector<std::string>>{{*in.session_id, in.user_id, "LoggedOut", "t"}}));
 }
 
 // forget deletes the sessions its events belonged to also when the writer stored their IRI as
@@ -312,6 +319,81 @@ TEST_F(text_keys_pgtest, forget_finds_the_sessions_of_events_stored_as_prefix_an
   EXPECT_EQ(r.counts.sessions, 1U) << "the session the person's event belonged to";
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(user_id, ',') FROM caliper.sessions"),
             "https://lms.example.edu/users/third");
+}
+
+// The person's IRI in caliper.texts goes too (sql/012), but only once no writer may still hold
+// its key: forget records it as owed, and maintenance deletes it once 8 hours idle. A text that
+// events stored after the erasure use again is theirs and stays.
+TEST_F(text_keys_pgtest, forget_deletes_the_persons_iri_once_no_writer_may_hold_it) {
+  auto conn = connect(url_);
+  auto person = testing::make_event(1);
+  person.user_id = person.actor_id = "https://lms.example.edu/users/person";
+  person.user_external_id = "S42";
+  auto again = testing::make_event(2);  // the same person, without the external id
+  again.user_id = again.actor_id = person.user_id;
+  again.user_external_id.reset();
+  auto returning = testing::make_event(3);
+  returning.user_id = returning.actor_id = "https://lms.example.edu/users/returning";
+  returning.user_external_id = "S43";
+  std::vector<event_row> rows;
+  for (const auto* e : {&person, &again, &returning}) rows.push_back({e, "src", 1'709'622'500'000'000});
+  std::vector<bool> inserted;
+  ASSERT_FALSE(write_with_binary_arrays(conn, rows, {}, inserted));
+  ASSERT_EQ(pg_test_env::scalar(url_, "SELECT count(user_ref) FROM caliper.event_rows"), "3");
+
+  const auto dry = forget_user(url_, "S42", true);
+  ASSERT_TRUE(dry.ok) << dry.error;
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts_forget_due"), "0") << "a dry run owes nothing";
+
+  for (const char* id : {"S42", "S43"}) {
+    const auto r = forget_user(url_, id, false);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.counts.users, 1U) << id;
+  }
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows"), "0");
+  const std::string texts_of_people =
+      "SELECT string_agg(value, ',' ORDER BY value) FROM caliper.texts WHERE value LIKE '%/users/%'";
+  EXPECT_EQ(pg_test_env::scalar(url_, texts_of_people),
+            "https://lms.example.edu/users/person,https://lms.example.edu/users/returning")
+      << "resolved just now: a writer may still hold the keys";
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts_forget_due"), "2");
+
+  // The LMS sends an event of the second person after the erasure: it is stored again.
+  auto later = testing::make_event(4);
+  later.user_id = later.actor_id = returning.user_id;
+  std::vector<event_row> later_rows{{&later, "src", 1'709'622'500'000'000}};
+  ASSERT_FALSE(write_with_binary_arrays(conn, later_rows, {}, inserted));
+
+  const maintenance_options options;
+  auto m = run_maintenance(url_, options);
+  ASSERT_TRUE(m.ok) << m.error;
+  EXPECT_EQ(std::count(m.actions.begin(), m.actions.end(), "deleted 1 texts of erased people"), 0);
+  pg_test_env::query(url_, "UPDATE caliper.texts SET resolved_at = now() - interval '8 hours 1 minute'");
+  m = run_maintenance(url_, options);
+  ASSERT_TRUE(m.ok) << m.error;
+  EXPECT_EQ(std::count(m.actions.begin(), m.actions.end(), "deleted 1 texts of erased people"), 1);
+  EXPECT_EQ(pg_test_env::scalar(url_, texts_of_people), "https://lms.example.edu/users/returning")
+      << "the person's IRI is gone; the one a later event uses stays";
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts_forget_due"), "0");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT user_id FROM caliper.session_events"), returning.user_id);
+}
+
+// A user key without its text is refused by the sessions trigger, not stored under no user; a
+// row with neither the IRI nor a key is refused by the table.
+TEST_F(text_keys_pgtest, a_user_key_without_its_text_or_no_user_at_all_is_refused) {
+  const std::string insert = "INSERT INTO caliper.event_rows (event_id, source, action, event_time, session_id, "
+                             "sensor, received_at, user_ref) VALUES (gen_random_uuid(), 'src', 'LoggedIn', now(), "
+                             "'https://lms.example.edu/sessions/1', 's', now(), ";
+  for (const auto& [ref, message] : {std::pair{"999999)", "caliper.texts has no text 999999 (the user IRI)"},
+                                     std::pair{"NULL)", "event_rows_user_check"}}) {
+    try {
+      pg_test_env::query(url_, insert + ref);
+      ADD_FAILURE() << ref;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows"), "0");
 }
 
 // caliper.text_keys marks a text resolved, but rewrites its row at most hourly: caliper.write_events
@@ -369,10 +451,10 @@ TEST_F(text_keys_pgtest, prune_deletes_only_texts_unused_and_not_asked_for) {
                            "(SELECT id FROM caliper.texts WHERE value LIKE '%unused%')");
   pg_test_env::query(url_, "UPDATE caliper.texts SET resolved_at = now() - interval '8 days' "
                            "WHERE value NOT LIKE '%lately'");
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts()"), "1");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts()"), "5") << "the agent and the users of 3-6";
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ', ' ORDER BY value) FROM caliper.texts"),
-            "https://lms.example.edu/sensor, https://lms.example.edu/sessions/, kept: unused but asked for lately, "
-            "kept: used");
+            "https://lms.example.edu/sensor, https://lms.example.edu/sessions/, https://lms.example.edu/users/1, "
+            "https://lms.example.edu/users/2, kept: unused but asked for lately, kept: used");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts(interval '1 day')"), "0");
   try {
     pg_test_env::query(url_, "SELECT caliper.prune_texts(interval '23 hours')");

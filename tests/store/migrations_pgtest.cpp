@@ -56,7 +56,7 @@ TEST_F(migrations_pgtest, migrate_creates_the_tables_with_the_contract_columns) 
   EXPECT_EQ(pg_test_env::scalar(url_, R"sql(
     SELECT string_agg(column_name, ' ' ORDER BY ordinal_position) FROM information_schema.columns
     WHERE table_schema = 'caliper' AND table_name = 'event_rows' AND is_nullable = 'NO')sql"),
-            "event_id source action event_time user_id received_at");
+            "event_id source action event_time received_at");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT pg_get_partkeydef('caliper.event_rows'::regclass)"),
             "RANGE (event_time)");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
