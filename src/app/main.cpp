@@ -70,6 +70,7 @@ cs::store::writer_options writer_options(const cs::config::config& cfg) {
   o.database_url = d.url;
   o.connections = d.connections;
   o.batch_max_events = d.batch_max_events;
+  o.text_key_cache_bytes = d.text_key_cache_mib << 20;
   o.batch_max_delay = cs::config::batch_max_delay(cfg);
   o.queue_max_events = d.queue_max_events;
   o.commit_timeout = d.commit_timeout;
@@ -106,6 +107,14 @@ void register_writer_metrics(cs::metrics::registry& m, const cs::store::batch_wr
           [&s] { return s.connected.load() ? 1.0 : 0.0; });
   m.counter_fn("caliper_db_server_changes_total", "Writer connections that found another database server or timeline (a failover).",
                "", [&s] { return static_cast<double>(s.server_changes.load()); });
+  m.counter_fn("caliper_writer_text_keys_asked_total",
+               "Long texts (user IRIs, user agents, ...) whose caliper.texts key the writer asked the database for: new, "
+               "not asked for in 6 hours, or forgotten.",
+               "", [&s] { return static_cast<double>(s.text_keys_asked.load()); });
+  m.counter_fn("caliper_writer_text_key_cache_resets_total",
+               "Times a writer connection's memory of caliper.texts keys was full (database.text_key_cache_mib) "
+               "after forgetting the keys older than 6 hours, and forgot them all.",
+               "", [&s] { return static_cast<double>(s.text_key_cache_resets.load()); });
   m.counter_fn("caliper_db_standby_refusals_total", "Writer connections dropped because the server was a standby in recovery.",
                "", [&s] { return static_cast<double>(s.standby_refusals.load()); });
 }

@@ -158,6 +158,7 @@ void read_settings(reader& r, config& c) {
   r.number("database", "partitions_max_per_run", d.partitions_max_per_run, 1, 240);
   r.number("database", "connections", d.connections, 1, 64);
   r.number("database", "batch_max_events", d.batch_max_events, 1, 100'000);
+  r.number("database", "text_key_cache_mib", d.text_key_cache_mib, 1, 4096);
   std::int64_t delay_us = -1;  // unset: chosen by the durability mode
   r.number("database", "batch_max_delay_us", delay_us, 0, 10'000'000);
   if (delay_us >= 0) d.batch_max_delay = std::chrono::microseconds(delay_us);

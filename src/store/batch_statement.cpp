@@ -139,6 +139,7 @@ struct thread_keys {
   std::uint64_t connection = 0;
   text_key_cache cache;
 };
+thread_local text_key_settings thread_settings;
 
 /// Fills `keys` (one array per row, in keyed_texts' order; -1 where the text is absent) from
 /// the cache, asking caliper.text_keys for the texts it lacks in one round trip.
@@ -146,7 +147,7 @@ std::optional<pg::error> resolve_keys(const pg::connection& conn, std::span<cons
                                       std::vector<std::array<std::int64_t, key_columns>>& keys) {
   thread_local thread_keys mine;
   if (mine.connection != conn.serial()) {
-    mine.cache.clear();
+    mine.cache = text_key_cache(text_key_cache::default_ttl, thread_settings.max_bytes);
     mine.connection = conn.serial();
   }
   struct miss {
@@ -182,10 +183,13 @@ std::optional<pg::error> resolve_keys(const pg::connection& conn, std::span<cons
   if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
   std::vector<std::pair<std::string_view, std::int64_t>> found;
   found.reserve(static_cast<std::size_t>(r.rows()));
+  const std::uint64_t resets = mine.cache.resets();
   for (int i = 0; i < r.rows(); ++i) {
     found.emplace_back(r.value(i, 1), read_be64(r.value(i, 0)));
     mine.cache.put(found.back().first, found.back().second, asked_at);
   }
+  if (thread_settings.asked) thread_settings.asked->fetch_add(wanted.size(), std::memory_order_relaxed);
+  if (thread_settings.resets) thread_settings.resets->fetch_add(mine.cache.resets() - resets, std::memory_order_relaxed);
   std::sort(found.begin(), found.end());
   for (const miss& m : misses) {
     const auto it = std::lower_bound(found.begin(), found.end(), m.text,
@@ -198,6 +202,8 @@ std::optional<pg::error> resolve_keys(const pg::connection& conn, std::span<cons
 }
 
 }  // namespace
+
+void set_thread_text_key_settings(const text_key_settings& settings) noexcept { thread_settings = settings; }
 
 std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
                                                   std::span<const event_row> rows,

@@ -5,6 +5,8 @@
 /// bench/batch_statement: binary arrays with keys (the writer's), text arrays through
 /// caliper.write_events, and COPY through a temp table.
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -55,6 +57,16 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
                                                   std::span<const event_row> rows,
                                                   std::span<const reject_row> rejects,
                                                   std::vector<bool>& inserted);
+
+/// What the key cache of write_with_binary_arrays on the calling thread is bounded by and counts
+/// into. A writer thread sets it before its first write; it applies from the next connection.
+/// Unset: the default bound, counted nowhere.
+struct text_key_settings {
+  std::size_t max_bytes = std::size_t{16} << 20;
+  std::atomic<std::uint64_t>* asked = nullptr;   ///< texts whose key was asked of the database
+  std::atomic<std::uint64_t>* resets = nullptr;  ///< times the bound made the cache forget everything
+};
+void set_thread_text_key_settings(const text_key_settings& settings) noexcept;
 
 /// Creates the session's temp staging table for the COPY statement.
 std::optional<pg::error> prepare_copy_statement(const pg::connection& conn);

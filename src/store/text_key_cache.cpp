@@ -15,8 +15,19 @@ void text_key_cache::put(std::string_view text, std::int64_t key, clock::time_po
   }
   const std::size_t cost = text.size() + entry_overhead;
   if (bytes_ + cost > max_bytes_ && !entries_.empty()) {
-    clear();
-    ++resets_;
+    // The keys not asked for within the time to live go first; when the rest would leave less
+    // than a quarter of the bound free, everything goes (so a sweep is followed by at least a
+    // quarter of the bound's worth of new texts before the next one, never by one per text).
+    std::erase_if(entries_, [&](const auto& e) {
+      if (asked_at - e.second.asked_at < ttl_) return false;
+      bytes_ -= e.first.size() + entry_overhead;
+      return true;
+    });
+    ++sweeps_;
+    if (bytes_ + cost > max_bytes_ - max_bytes_ / 4) {
+      clear();
+      ++resets_;
+    }
   }
   entries_.emplace(std::string(text), entry{key, asked_at});
   bytes_ += cost;

@@ -7,9 +7,10 @@
 /// resolved_at within the last hour or set it). That bound is what lets caliper.prune_texts
 /// delete texts not resolved for a day, and caliper.forget_texts an erased user's IRI not
 /// resolved for 8 hours (sql/012), without racing a writer.
-/// The cache holds at most `max_bytes` of texts; when a new text would pass it, everything is
-/// forgotten (a miss costs one round trip; a sender sending a new text with every event would
-/// otherwise grow it without end).
+/// The cache holds at most `max_bytes` of texts. When a new text would pass it, the keys older
+/// than `ttl` are forgotten, and everything when the rest would leave less than a quarter of
+/// the bound free (a miss costs one round trip; a sender sending a new text with every event
+/// would otherwise grow it without end).
 
 #include <chrono>
 #include <cstddef>
@@ -46,7 +47,8 @@ public:
 
   std::size_t size() const noexcept { return entries_.size(); }
   std::size_t bytes() const noexcept { return bytes_; }
-  /// How many times the bound made it forget everything.
+  /// How many times the bound made it forget the keys older than `ttl`, and everything.
+  std::uint64_t sweeps() const noexcept { return sweeps_; }
   std::uint64_t resets() const noexcept { return resets_; }
 
 private:
@@ -61,6 +63,7 @@ private:
   clock::duration ttl_;
   std::size_t max_bytes_;
   std::size_t bytes_ = 0;
+  std::uint64_t sweeps_ = 0;
   std::uint64_t resets_ = 0;
   std::unordered_map<std::string, entry, text_hash, std::equal_to<>> entries_;
 };

@@ -60,6 +60,21 @@ TEST(config, environment_overrides_file) {
   EXPECT_EQ(r.cfg.database.batch_max_events, 50u);
 }
 
+TEST(config, text_key_cache_mib_is_read_and_bounded) {
+  auto r = cfg::load(fixture("minimal.toml"), env_of({}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.database.text_key_cache_mib, 16u);
+  r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_TEXT_KEY_CACHE_MIB", "64"}}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.database.text_key_cache_mib, 64u);
+  for (const char* bad : {"0", "4097"}) {
+    r = cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_DATABASE_TEXT_KEY_CACHE_MIB", bad}}));
+    EXPECT_FALSE(r.ok()) << bad;
+    ASSERT_FALSE(r.problems.empty()) << bad;
+    EXPECT_EQ(r.problems[0].key, "database.text_key_cache_mib") << bad;
+  }
+}
+
 TEST(config, api_keys_from_environment_are_added) {
   auto r = cfg::load(fixture("minimal.toml"),
                      env_of({{"CALIPER_API_KEYS", "canvas:aaaaaaaaaaaaaaaaaaaa,moodle:bbbbbbbbbbbbbbbbbbbb"}}));

@@ -116,6 +116,32 @@ TEST_F(batch_writer_pgtest, resend_stores_nothing_new_and_reports_duplicates) {
   EXPECT_EQ(w->stats().events_duplicate.load(), 5U);
 }
 
+// The writer keeps the keys of the long texts it stored (sql/010, 012) within
+// text_key_cache_bytes: known texts are not asked for again, and a full memory forgets them
+// all (counted, and they are asked for again).
+TEST_F(batch_writer_pgtest, keys_of_known_texts_are_not_asked_for_again_until_the_bound_forgets_them) {
+  auto o = testing::test_options(url_);
+  o.connections = 1;
+  o.text_key_cache_bytes = std::size_t{1} << 20;
+  auto w = start(o);
+  commit(*w, make_batch(100, 5));
+  const auto asked = w->stats().text_keys_asked.load();
+  EXPECT_GE(asked, 5U) << "at least the five users";
+  commit(*w, make_batch(100, 5));
+  EXPECT_EQ(w->stats().text_keys_asked.load(), asked) << "all known";
+  EXPECT_EQ(w->stats().text_key_cache_resets.load(), 0U);
+  for (const char c : {'a', 'b'}) {
+    auto big = make_batch(200 + static_cast<unsigned>(c), 1);
+    big.events[0].user_agent = std::string(700'000, c);
+    commit(*w, std::move(big));
+  }
+  EXPECT_EQ(w->stats().text_key_cache_resets.load(), 1U) << "the second agent did not fit beside the first";
+  const auto before = w->stats().text_keys_asked.load();
+  commit(*w, make_batch(100, 5));
+  EXPECT_EQ(w->stats().text_keys_asked.load(), before + asked) << "forgotten: asked for again";
+  EXPECT_EQ(count("caliper.session_events"), "7");
+}
+
 TEST_F(batch_writer_pgtest, partial_resend_counts_each_event_once) {
   auto w = start();
   commit(*w, make_batch(200, 3));

@@ -46,6 +46,32 @@ TEST(text_key_cache, forgets_everything_when_a_new_text_would_pass_the_bound) {
   EXPECT_EQ(cache.find(std::string(99, 'b') + '0', t), 9);
 }
 
+// At the bound the keys past their time to live go first; everything goes only when the rest
+// would leave less than a quarter of the bound free.
+TEST(text_key_cache, at_the_bound_forgets_the_expired_keys_first) {
+  const std::size_t per_entry = 100 + text_key_cache::entry_overhead;
+  text_key_cache cache(10min, 8 * per_entry);
+  const auto t = clock::time_point{} + 1h;
+  const auto text = [](char c) { return std::string(100, c); };
+  for (char c = 'a'; c < 'e'; ++c) cache.put(text(c), c, t);           // 4, asked at t
+  for (char c = 'e'; c < 'i'; ++c) cache.put(text(c), c, t + 5min);    // 4, asked at t + 5 min
+  EXPECT_EQ(cache.size(), 8U);
+  cache.put(text('i'), 'i', t + 10min);  // a-d have expired: they go, e-h stay
+  EXPECT_EQ(cache.sweeps(), 1U);
+  EXPECT_EQ(cache.resets(), 0U);
+  EXPECT_EQ(cache.size(), 5U);
+  EXPECT_EQ(cache.bytes(), 5 * per_entry);
+  EXPECT_FALSE(cache.find(text('a'), t + 10min));
+  EXPECT_EQ(cache.find(text('h'), t + 10min), 'h');
+  EXPECT_EQ(cache.find(text('i'), t + 10min), 'i');
+  for (char c = 'j'; c < 'm'; ++c) cache.put(text(c), c, t + 11min);  // full again: 8
+  cache.put(text('m'), 'm', t + 12min);  // nothing expired: 8 + 1 > 3/4 of 8, everything goes
+  EXPECT_EQ(cache.sweeps(), 2U);
+  EXPECT_EQ(cache.resets(), 1U);
+  EXPECT_EQ(cache.size(), 1U);
+  EXPECT_EQ(cache.find(text('m'), t + 12min), 'm');
+}
+
 TEST(text_key_cache, keeps_a_text_longer_than_the_bound_alone) {
   text_key_cache cache(10min, 1000);
   const auto t = clock::time_point{} + 1h;

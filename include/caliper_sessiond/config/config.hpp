@@ -56,6 +56,7 @@ struct database_config {
   int partitions_max_per_run = 24;   ///< partitions a maintenance run may create; the rest wait
   std::size_t connections = 2;
   std::size_t batch_max_events = 1000;
+  std::size_t text_key_cache_mib = 16;  ///< each writer connection's memory of caliper.texts' keys
   /// Unset: chosen by the durability mode, see batch_max_delay(config).
   std::optional<std::chrono::microseconds> batch_max_delay;
   std::size_t queue_max_events = 100'000;

@@ -24,6 +24,7 @@ struct writer_options {
                                                       ///< (one bigger request when it is empty)
   std::chrono::milliseconds commit_timeout{10'000};   ///< give up on a batch (503) after this,
                                                       ///< counted from submit, checked between tries
+  std::size_t text_key_cache_bytes = std::size_t{16} << 20;  ///< each thread's memory of caliper.texts' keys
   std::chrono::milliseconds reconnect_min{100};       ///< reconnect backoff doubles from this,
   std::chrono::milliseconds reconnect_max{5'000};
   /// Called on a writer thread after each committed flush: its rows and how long it took.
@@ -46,6 +47,8 @@ struct writer_stats {
   std::atomic<bool> connected{false};
   std::atomic<std::uint64_t> server_changes{0};  ///< connections that found another server or timeline
   std::atomic<std::uint64_t> standby_refusals{0}; ///< connections dropped: the server was in recovery
+  std::atomic<std::uint64_t> text_keys_asked{0};  ///< long texts whose key was asked of the database
+  std::atomic<std::uint64_t> text_key_cache_resets{0};  ///< a thread's key memory forgot everything at its bound
 };
 
 class batch_writer final : public event_sink {
