@@ -19,11 +19,16 @@
 -- caliper.texts_forget_due and calls caliper.forget_texts, which deletes those that are
 -- unused and idle; maintenance calls it again while some are owed.
 --
--- Locks: ACCESS EXCLUSIVE on the view caliper.session_events, then on caliper.event_rows, its
--- partitions and caliper.texts (catalog changes only: no row is read or written; the CHECK is
--- NOT VALID), under the runner's 5 s lock_timeout. The view first, as a query on it takes them.
+-- caliper.daily_active_users and caliper.logins_by_hour (005) were made over the table that
+-- 009 renamed caliper.event_rows, and so read its user_id: they now read caliper.session_events,
+-- as 005 wrote them (else the users the server stores as keys would not count).
+--
+-- Locks: ACCESS EXCLUSIVE on those two views and the view caliper.session_events, then on
+-- caliper.event_rows, its partitions and caliper.texts (catalog changes only: no row is read or
+-- written; the CHECK is NOT VALID), under the runner's 5 s lock_timeout. The views first, as a
+-- query on them takes them.
 
-LOCK TABLE caliper.session_events IN ACCESS EXCLUSIVE MODE;
+LOCK TABLE caliper.daily_active_users, caliper.logins_by_hour, caliper.session_events IN ACCESS EXCLUSIVE MODE;
 
 ALTER TABLE caliper.event_rows
   ALTER COLUMN user_id DROP NOT NULL,
@@ -72,19 +77,50 @@ LEFT JOIN caliper.texts AS ed ON ed.id = e.ed_app_ref
 LEFT JOIN caliper.texts AS se ON se.id = e.sensor_ref
 LEFT JOIN caliper.texts AS sp ON sp.id = e.session_prefix_ref;
 
+CREATE OR REPLACE VIEW caliper.daily_active_users AS
+SELECT event_time::date AS day,
+       count(DISTINCT user_id) AS active_users,
+       count(DISTINCT user_id) FILTER (WHERE action = 'LoggedIn') AS users_logged_in,
+       count(*) FILTER (WHERE action = 'LoggedIn') AS logins
+FROM caliper.session_events
+GROUP BY 1;
+
+CREATE OR REPLACE VIEW caliper.logins_by_hour AS
+SELECT date_trunc('hour', event_time) AS hour,
+       count(*) AS logins,
+       count(DISTINCT user_id) AS users
+FROM caliper.session_events
+WHERE action = 'LoggedIn'
+GROUP BY 1;
+
 -- The sessions trigger (003, rewritten by 011) reads the user IRI from user_ref too; a key
--- without its text stops the insert (23503: the writer keeps the event as a reject).
+-- without its text stops the insert (23503: the writer keeps the event as a reject). Each key
+-- is looked up by its primary key: caliper.texts now holds every user, and a join would let the
+-- planner hash all of it for every batch.
 DO $do$
 DECLARE
   old text := pg_get_functiondef('caliper.sessions_after_insert()'::regprocedure);
-  was text := 'n.action, n.event_time, n.user_id, n.user_external_id
-    FROM new_events AS n LEFT JOIN caliper.texts AS p ON p.id = n.session_prefix_ref';
-  now_ text := 'n.action, n.event_time,
-           CASE WHEN n.user_ref IS NULL THEN n.user_id
-                ELSE coalesce(u.value, caliper.text_missing(n.user_ref, ''the user IRI'')) END AS user_id,
-           n.user_external_id
+  was text := 'SELECT n.source,
+           CASE WHEN n.session_tail IS NULL THEN n.session_id
+                WHEN n.session_prefix_ref IS NULL THEN n.session_tail
+                ELSE coalesce(p.value, caliper.text_missing(n.session_prefix_ref, ''the session IRI''''s prefix''))
+                     || n.session_tail END AS session_id,
+           n.action, n.event_time, n.user_id, n.user_external_id
     FROM new_events AS n LEFT JOIN caliper.texts AS p ON p.id = n.session_prefix_ref
-    LEFT JOIN caliper.texts AS u ON u.id = n.user_ref';
+    WHERE n.session_id IS NOT NULL OR n.session_tail IS NOT NULL';
+  now_ text := 'SELECT n.source,
+           CASE WHEN n.session_tail IS NULL THEN n.session_id
+                WHEN n.session_prefix_ref IS NULL THEN n.session_tail
+                ELSE coalesce((SELECT p.value FROM caliper.texts AS p WHERE p.id = n.session_prefix_ref),
+                              caliper.text_missing(n.session_prefix_ref, ''the session IRI''''s prefix''))
+                     || n.session_tail END AS session_id,
+           n.action, n.event_time,
+           CASE WHEN n.user_ref IS NULL THEN n.user_id
+                ELSE coalesce((SELECT u.value FROM caliper.texts AS u WHERE u.id = n.user_ref),
+                              caliper.text_missing(n.user_ref, ''the user IRI'')) END AS user_id,
+           n.user_external_id
+    FROM new_events AS n
+    WHERE n.session_id IS NOT NULL OR n.session_tail IS NOT NULL';
 BEGIN
   IF strpos(old, was) = 0 THEN
     RAISE EXCEPTION 'caliper.sessions_after_insert() is not the function of 003_sessions.sql and 011_session_tails.sql';
@@ -93,7 +129,9 @@ BEGIN
 END
 $do$;
 
--- As 011's, counting user_ref among the keys in use.
+-- As 011's, counting user_ref among the keys in use, and locking the texts it deletes in digest
+-- order first, as caliper.text_keys does (in another order a writer asking for two of them at
+-- that moment could deadlock with it).
 CREATE OR REPLACE FUNCTION caliper.prune_texts(min_idle interval DEFAULT interval '7 days') RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -110,10 +148,14 @@ BEGIN
          LATERAL (VALUES (e.actor_ref), (e.user_ref), (e.user_agent_ref), (e.ed_app_ref),
                          (e.sensor_ref), (e.session_prefix_ref)) AS r(key)
     WHERE r.key IS NOT NULL
+  ), doomed AS (
+    SELECT t.id FROM caliper.texts AS t
+    WHERE t.resolved_at < now() - min_idle
+      AND NOT EXISTS (SELECT FROM used WHERE used.key = t.id)
+    ORDER BY t.digest
+    FOR UPDATE OF t  -- waits for a writer rewriting resolved_at, then reads it again
   )
-  DELETE FROM caliper.texts AS t
-  WHERE t.resolved_at < now() - min_idle
-    AND NOT EXISTS (SELECT FROM used WHERE used.key = t.id);
+  DELETE FROM caliper.texts AS t USING doomed WHERE t.id = doomed.id;
   GET DIAGNOSTICS deleted = ROW_COUNT;
   DELETE FROM caliper.texts_prune_due;
   RETURN deleted;
@@ -152,10 +194,14 @@ BEGIN
            LATERAL (VALUES (e.actor_ref), (e.user_ref), (e.user_agent_ref), (e.ed_app_ref),
                            (e.sensor_ref), (e.session_prefix_ref)) AS r(key)
       WHERE r.key = ANY (due)
+    ), doomed AS (
+      SELECT t.id FROM caliper.texts AS t
+      WHERE t.id = ANY (due) AND t.resolved_at < now() - idle
+        AND NOT EXISTS (SELECT FROM used WHERE used.key = t.id)
+      ORDER BY t.digest
+      FOR UPDATE OF t  -- in caliper.text_keys' order; a rewritten resolved_at is read again
     )
-    DELETE FROM caliper.texts AS t
-    WHERE t.id = ANY (due) AND t.resolved_at < now() - idle
-      AND NOT EXISTS (SELECT FROM used WHERE used.key = t.id);
+    DELETE FROM caliper.texts AS t USING doomed WHERE t.id = doomed.id;
     GET DIAGNOSTICS deleted = ROW_COUNT;
   END IF;
   -- Owed no longer: deleted, or idle and still in use. Texts resolved within `idle` wait.
@@ -166,3 +212,14 @@ END
 $fn$;
 COMMENT ON FUNCTION caliper.forget_texts() IS
   'Deletes the texts of caliper.texts_forget_due that no event row uses and no writer asked for in the last 8 hours (reads all of caliper.event_rows when there are any), and takes off that list those deleted or still in use; returns how many it deleted';
+
+-- Who asked to be erased is not for analysts (007 hides caliper.erasures' hash the same way).
+REVOKE ALL ON caliper.texts_forget_due FROM caliper_analyst;
+
+-- forget also masks the person where they are the actor of another user's event (an
+-- administrator acting for a student): the events stay, their actor reads
+-- 'urn:caliper-sessiond:erased'. How many, per erasure:
+ALTER TABLE caliper.erasures ADD COLUMN actors_masked bigint NOT NULL DEFAULT 0;
+COMMENT ON COLUMN caliper.erasures.actors_masked IS
+  'events of other users whose actor was the person, their actor now ''urn:caliper-sessiond:erased'' (0 for erasures before migration 012)';
+GRANT SELECT (actors_masked) ON caliper.erasures TO caliper_analyst;

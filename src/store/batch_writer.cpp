@@ -106,6 +106,19 @@ struct batch_writer::impl {
   std::vector<queued_item> take_expired_locked(clock::time_point now);
 };
 
+namespace {
+
+// A writer's statement that uses a key of caliper.texts ends within 30 minutes (the database's
+// own statement_timeout when lower): caliper.forget_texts (sql/012) deletes a text 8 hours after
+// it was last asked for, and the writer uses a key for 6 hours after asking, so a statement
+// stuck longer than the hour between them could store a key whose text is gone. A timed-out
+// batch is tried again (57014) with its keys checked anew.
+constexpr const char* statement_timeout_sql =
+    "SELECT set_config('statement_timeout', '1800000', false) FROM pg_settings "
+    "WHERE name = 'statement_timeout' AND (setting::bigint = 0 OR setting::bigint > 1800000)";
+
+}  // namespace
+
 bool batch_writer::impl::connect(pg::connection& conn, std::size_t index, int& connect_failures) {
   conn = pg::connection::connect(opt.database_url);
   std::optional<pg::error> err;
@@ -114,6 +127,7 @@ bool batch_writer::impl::connect(pg::connection& conn, std::size_t index, int& c
   std::string identity;
   if (!err) err = read_identity(conn, identity);
   if (!err) err = write == write_with_copy ? prepare_copy_statement(conn) : prepare_array_statement(conn);
+  if (!err) err = conn.check(conn.exec(statement_timeout_sql), PGRES_TUPLES_OK);
   if (!err) {
     spdlog::info("store: writer {} connected to {} (server {})", index, display_url, identity.empty() ? "?" : identity);
     connect_failures = 0;

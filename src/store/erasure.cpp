@@ -22,8 +22,10 @@ constexpr const char* begin_sql = "BEGIN; SET LOCAL lock_timeout = '30s'";
 // INSERT only, so nothing rebuilds them. A row holds the user IRI as text, or since sql/012 as
 // a key into caliper.texts (`keys`: those of the person's IRIs); the keys are recorded in
 // caliper.texts_forget_due, and caliper.forget_texts deletes their texts once unused and idle.
-// Not actor_id: a person's actor_id is their user_id, and a TimedOut's actor is the LMS, whose
-// IRI given by mistake would take every TimedOut event with it.
+// Events of other users whose actor is the person (an administrator acting for a student) stay,
+// with the actor masked (sql/012). Only IRIs that were the user of a deleted event count as the
+// person's there: a TimedOut's actor is the LMS, whose IRI given by mistake would otherwise mask
+// every TimedOut event.
 constexpr const char* forget_sql = R"sql(
 WITH people AS (
   SELECT $1::text AS id
@@ -56,6 +58,15 @@ WITH people AS (
      OR (s.source, s.session_id) IN (SELECT g.source, g.session_id FROM gone_events AS g
                                      WHERE g.session_id IS NOT NULL)
   RETURNING 1
+), masked_actors AS (
+  UPDATE caliper.event_rows AS e SET actor_id = 'urn:caliper-sessiond:erased', actor_ref = NULL
+  WHERE (e.actor_id IN (SELECT g.user_id FROM gone_events AS g)
+         OR e.actor_ref IN (SELECT t.id FROM caliper.texts AS t
+                            WHERE t.digest IN (SELECT caliper.text_digest(g.user_id) FROM gone_events AS g)))
+    -- Not the rows gone_events deletes: one statement must not change a row twice.
+    AND (e.user_id IN (SELECT id FROM people) OR e.user_ref IN (SELECT id FROM keys)
+         OR e.user_lms_id = $1 OR e.user_external_id = $1) IS NOT TRUE
+  RETURNING 1
 ), owed_texts AS (
   INSERT INTO caliper.texts_forget_due (id) SELECT id FROM keys ON CONFLICT DO NOTHING
 ), patterns AS (
@@ -70,16 +81,18 @@ WITH people AS (
 SELECT (SELECT count(DISTINCT user_id) FROM gone_events),
        (SELECT count(*) FROM gone_events),
        (SELECT count(*) FROM gone_sessions),
-       (SELECT count(*) FROM gone_rejects)
+       (SELECT count(*) FROM gone_rejects),
+       (SELECT count(*) FROM masked_actors)
 )sql";
 
-// The person's texts that no row uses any more and no writer may still hold (sql/012); the
-// others stay owed in caliper.texts_forget_due for maintenance.
-constexpr const char* forget_texts_sql = "SELECT caliper.forget_texts()";
+// After the erasure's commit, in a transaction of its own (it reads every event row): the
+// person's texts that no row uses any more and no writer may still hold (sql/012). What it
+// leaves, or a failure, stays owed in caliper.texts_forget_due, for maintenance.
+constexpr const char* forget_texts_sql = "SET lock_timeout = '30s'; SELECT caliper.forget_texts()";
 
 constexpr const char* record_sql = R"sql(
-INSERT INTO caliper.erasures (user_hash, users, events, sessions, rejects)
-VALUES (caliper.erasure_hash($1::text), $2::bigint, $3::bigint, $4::bigint, $5::bigint)
+INSERT INTO caliper.erasures (user_hash, users, events, sessions, rejects, actors_masked)
+VALUES (caliper.erasure_hash($1::text), $2::bigint, $3::bigint, $4::bigint, $5::bigint, $6::bigint)
 )sql";
 
 std::string describe(const pg::error& e) {
@@ -117,15 +130,12 @@ erasure_result forget_user(const std::string& url, const std::string& user, bool
   c.events = as_count(counted.value(0, 1));
   c.sessions = as_count(counted.value(0, 2));
   c.rejects = as_count(counted.value(0, 3));
+  c.actors_masked = as_count(counted.value(0, 4));
   if (!dry_run) {
-    if (auto err = conn.check(conn.exec(forget_texts_sql), PGRES_TUPLES_OK)) {
-      conn.exec("ROLLBACK");
-      res.error = describe(*err);
-      return res;
-    }
-    const std::array<std::string, 4> n{std::to_string(c.users), std::to_string(c.events), std::to_string(c.sessions),
-                                       std::to_string(c.rejects)};
-    const std::array<const char*, 5> values{user.c_str(), n[0].c_str(), n[1].c_str(), n[2].c_str(), n[3].c_str()};
+    const std::array<std::string, 5> n{std::to_string(c.users), std::to_string(c.events), std::to_string(c.sessions),
+                                       std::to_string(c.rejects), std::to_string(c.actors_masked)};
+    const std::array<const char*, 6> values{user.c_str(), n[0].c_str(), n[1].c_str(), n[2].c_str(), n[3].c_str(),
+                                            n[4].c_str()};
     if (auto err = conn.check(conn.exec_params(record_sql, values, {}, {}, false), PGRES_COMMAND_OK)) {
       conn.exec("ROLLBACK");
       res.error = describe(*err);
@@ -137,6 +147,14 @@ erasure_result forget_user(const std::string& url, const std::string& user, bool
     return res;
   }
   res.ok = true;
+  if (!dry_run) {
+    const pg::result r = conn.exec(forget_texts_sql);
+    if (auto err = conn.check(r, PGRES_TUPLES_OK))
+      res.texts_note = fmt::format("the person's IRIs stay owed in caliper.texts_forget_due for maintenance: {}",
+                                   describe(*err));
+    else
+      res.texts_deleted = as_count(r.value(0, 0));
+  }
   return res;
 }
 

@@ -1,6 +1,14 @@
 #include "text_key_cache.hpp"
 
+#include <time.h>
+
 namespace caliper_sessiond::store {
+
+boot_clock::time_point boot_clock::now() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 std::optional<std::int64_t> text_key_cache::find(std::string_view text, clock::time_point now) const {
   const auto it = entries_.find(text);

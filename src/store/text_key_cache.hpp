@@ -23,9 +23,20 @@
 
 namespace caliper_sessiond::store {
 
+/// CLOCK_BOOTTIME: steady, and counting the time the host was suspended (steady_clock does
+/// not: a key would outlive its time to live by the length of a suspend).
+struct boot_clock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<boot_clock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept;
+};
+
 class text_key_cache {
 public:
-  using clock = std::chrono::steady_clock;
+  using clock = boot_clock;
 
   /// 6 hours: a user's login and logout are usually more than minutes apart, and the user's IRI
   /// is a key since sql/012. Inside caliper.prune_texts' one day; caliper.forget_texts waits

@@ -335,11 +335,14 @@ TEST_F(text_keys_pgtest, forget_deletes_the_persons_iri_once_no_writer_may_hold_
   auto returning = testing::make_event(3);
   returning.user_id = returning.actor_id = "https://lms.example.edu/users/returning";
   returning.user_external_id = "S43";
+  auto acting = testing::make_event(5);  // the person acting for a student: the event stays
+  acting.user_id = "https://lms.example.edu/users/student";
+  acting.actor_id = person.user_id;
   std::vector<event_row> rows;
-  for (const auto* e : {&person, &again, &returning}) rows.push_back({e, "src", 1'709'622'500'000'000});
+  for (const auto* e : {&person, &again, &returning, &acting}) rows.push_back({e, "src", 1'709'622'500'000'000});
   std::vector<bool> inserted;
   ASSERT_FALSE(write_with_binary_arrays(conn, rows, {}, inserted));
-  ASSERT_EQ(pg_test_env::scalar(url_, "SELECT count(user_ref) FROM caliper.event_rows"), "3");
+  ASSERT_EQ(pg_test_env::scalar(url_, "SELECT count(user_ref) || ' ' || count(actor_ref) FROM caliper.event_rows"), "4 1");
 
   const auto dry = forget_user(url_, "S42", true);
   ASSERT_TRUE(dry.ok) << dry.error;
@@ -349,14 +352,24 @@ TEST_F(text_keys_pgtest, forget_deletes_the_persons_iri_once_no_writer_may_hold_
     const auto r = forget_user(url_, id, false);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.counts.users, 1U) << id;
+    EXPECT_EQ(r.counts.actors_masked, id == std::string("S42") ? 1U : 0U) << id;
+    EXPECT_EQ(r.texts_deleted, 0U) << id;
+    EXPECT_EQ(r.texts_note, "") << id;
   }
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows"), "0");
-  const std::string texts_of_people =
-      "SELECT string_agg(value, ',' ORDER BY value) FROM caliper.texts WHERE value LIKE '%/users/%'";
+  EXPECT_EQ(pg_test_env::query(url_, "SELECT user_id, actor_id FROM caliper.session_events"),
+            (std::vector<std::vector<std::string>>{{acting.user_id, "urn:caliper-sessiond:erased"}}))
+      << "the student's event stays, without the person as its actor";
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(actors_masked::text, ',' ORDER BY id) FROM caliper.erasures"),
+            "1,0");
+  const std::string texts_of_people = "SELECT string_agg(value, ',' ORDER BY value) FROM caliper.texts "
+                                      "WHERE value LIKE '%/users/%' AND value NOT LIKE '%student'";
   EXPECT_EQ(pg_test_env::scalar(url_, texts_of_people),
             "https://lms.example.edu/users/person,https://lms.example.edu/users/returning")
       << "resolved just now: a writer may still hold the keys";
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts_forget_due"), "2");
+  EXPECT_THROW(pg_test_env::query(url_, "SET ROLE caliper_analyst; SELECT count(*) FROM caliper.texts_forget_due"),
+               std::runtime_error)
+      << "who asked to be erased is not for analysts";
 
   // The LMS sends an event of the second person after the erasure: it is stored again.
   auto later = testing::make_event(4);
@@ -375,7 +388,51 @@ TEST_F(text_keys_pgtest, forget_deletes_the_persons_iri_once_no_writer_may_hold_
   EXPECT_EQ(pg_test_env::scalar(url_, texts_of_people), "https://lms.example.edu/users/returning")
       << "the person's IRI is gone; the one a later event uses stays";
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts_forget_due"), "0");
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT user_id FROM caliper.session_events"), returning.user_id);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(user_id, ',' ORDER BY user_id) FROM caliper.session_events"),
+            returning.user_id + "," + acting.user_id);
+}
+
+// A person whose IRI no writer asked for in 8 hours leaves caliper.texts with the erasure.
+TEST_F(text_keys_pgtest, forget_deletes_an_idle_iri_at_once) {
+  auto conn = connect(url_);
+  auto person = testing::make_event(1);
+  person.user_external_id = "S44";
+  std::vector<event_row> rows{{&person, "src", 1'709'622'500'000'000}};
+  std::vector<bool> inserted;
+  ASSERT_FALSE(write_with_binary_arrays(conn, rows, {}, inserted));
+  pg_test_env::query(url_, "UPDATE caliper.texts SET resolved_at = now() - interval '9 hours'");
+  const auto r = forget_user(url_, "S44", false);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.texts_deleted, 1U);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts WHERE value = '" + person.user_id + "'"), "0");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts_forget_due"), "0");
+}
+
+// The analysts' views count the users whatever form their rows hold them in (the server's keys,
+// caliper.write_events' text): they read caliper.session_events (sql/012).
+TEST_F(text_keys_pgtest, the_views_count_users_of_every_form) {
+  auto conn = connect(url_);
+  std::vector<caliper::session_event> events;
+  for (unsigned i = 0; i < 6; ++i) {
+    events.push_back(testing::make_event(1 + i));
+    // The keyed rows' users 0-2, the text rows' 2-4: user 2 in both forms counts once.
+    events.back().user_id = events.back().actor_id = "https://lms.example.edu/users/" + std::to_string(i < 3 ? i : i - 1);
+  }
+  std::vector<event_row> keyed, text;
+  for (std::size_t i = 0; i < events.size(); ++i)
+    (i < 3 ? keyed : text).push_back({&events[i], "src", 1'709'622'500'000'000});
+  std::vector<bool> inserted;
+  ASSERT_FALSE(write_with_binary_arrays(conn, keyed, {}, inserted));
+  ASSERT_FALSE(write_with_arrays(conn, text, {}, inserted));
+  ASSERT_EQ(pg_test_env::scalar(url_, "SELECT count(user_ref) || ' ' || count(user_id) FROM caliper.event_rows"), "3 3");
+  const std::string expected = pg_test_env::scalar(
+      url_, "SELECT sum(n) FROM (SELECT count(DISTINCT user_id) AS n FROM caliper.session_events GROUP BY event_time::date) AS d");
+  ASSERT_EQ(expected, "5");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT sum(active_users) FROM caliper.daily_active_users"), expected);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT sum(users) FROM caliper.logins_by_hour"),
+            pg_test_env::scalar(url_, "SELECT sum(n) FROM (SELECT count(DISTINCT user_id) AS n FROM caliper.session_events "
+                                      "WHERE action = 'LoggedIn' GROUP BY date_trunc('hour', event_time)) AS h"));
+  EXPECT_NE(pg_test_env::scalar(url_, "SELECT sum(users) FROM caliper.logins_by_hour"), "0");
 }
 
 // A user key without its text is refused by the sessions trigger, not stored under no user; a
