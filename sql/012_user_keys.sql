@@ -13,11 +13,12 @@
 --
 -- forget (the server's subcommand) erases a person's events and sessions; their user IRI in
 -- caliper.texts is personal data too. It can be deleted only once no writer may still hold
--- its key (resolved more than 8 hours ago: the 7 above and an hour for a statement still under
--- way; else a writer could store a new event with a key that has no text), and once no row
--- uses it. forget records the person's texts in
--- caliper.texts_forget_due and calls caliper.forget_texts, which deletes those that are
--- unused and idle; maintenance calls it again while some are owed.
+-- its key (resolved more than 8 hours ago: the 7 above and an hour for a statement under way,
+-- which the writer's connections end within 30 minutes; else a writer could store a new event
+-- with a key that has no text), and once no row uses it. forget records the person's texts in
+-- caliper.texts_forget_due and, after its commit, calls caliper.forget_texts, which deletes
+-- those that are unused and idle; maintenance calls it again while some are owed. forget also
+-- masks the person as the actor of other users' events (caliper.erasures.actors_masked).
 --
 -- caliper.daily_active_users and caliper.logins_by_hour (005) were made over the table that
 -- 009 renamed caliper.event_rows, and so read its user_id: they now read caliper.session_events,
