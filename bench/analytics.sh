@@ -113,7 +113,7 @@ for ((first = 1; first <= sessions; first += 1000000)); do
     # As the server stores them since migration 011: the user agent, edApp, sensor, a non-user
     # actor and the session IRI's prefix as keys into caliper.texts, the IRI's tail in the row
     # and the session's name only when it is not the tail; since 012 the user IRI as a key too.
-    users=user_ref user_key=u.id user_text=e.user_id
+    users=user_ref user_key=u.id user_text=user_id
     [[ ${FORM:-server} == server011 ]] && users=user_id user_key=e.user_id user_text=NULL
     q <<SQL
 INSERT INTO caliper.texts (digest, value)
