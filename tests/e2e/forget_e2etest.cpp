@@ -1,4 +1,6 @@
 // caliper-sessiond forget --user ID against a real PostgreSQL (issue 15 item 3).
+#include <tuple>
+
 #include "operator_support.hpp"
 
 using namespace caliper_sessiond::testing;
@@ -48,6 +50,29 @@ TEST_F(forget_e2e, lms_id_finds_the_same_person) {
   const auto [rc, out] = tool("forget --user _1_1");
   ASSERT_EQ(rc, 0) << tool_log();
   EXPECT_EQ(out, "erased 3 events, 2 sessions, 2 rejects (1 user IRIs matched); recorded in caliper.erasures\n");
+}
+
+// The person acting for another user (users/10's event, actor users/1): the event stays, its
+// actor is masked, and the output and the record say how many (sql/012).
+TEST_F(forget_e2e, the_person_as_another_users_actor_is_masked) {
+  exec("INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id, session_id, "
+       "sensor, received_at) VALUES ('7c000000-0000-4000-8000-000000000020', 'learn-test', 'LoggedOut', "
+       "date_trunc('month', now()) + interval '4 hours', 'https://lms.example.edu/users/1', "
+       "'https://lms.example.edu/users/10', 'https://lms.example.edu/sessions/c', 's', now())");
+  auto [rc, out] = tool("forget --user S1 --dry-run");
+  ASSERT_EQ(rc, 0) << tool_log();
+  EXPECT_EQ(out, "dry run, nothing changed: would erase 3 events, 2 sessions, 2 rejects (1 user IRIs matched), would "
+                 "mask the person as the actor of 1 events of other users\n");
+  std::tie(rc, out) = tool("forget --user S1");
+  ASSERT_EQ(rc, 0) << tool_log();
+  EXPECT_EQ(out, "erased 3 events, 2 sessions, 2 rejects (1 user IRIs matched), masked the person as the actor of 1 "
+                 "events of other users; recorded in caliper.erasures\n");
+  EXPECT_EQ(scalar("SELECT user_id || ' ' || actor_id FROM caliper.session_events "
+                   "WHERE event_id = '7c000000-0000-4000-8000-000000000020'"),
+            "https://lms.example.edu/users/10 urn:caliper-sessiond:erased");
+  EXPECT_EQ(scalar("SELECT actors_masked FROM caliper.erasures"), "1");
+  EXPECT_EQ(scalar("SELECT count(*) FROM caliper.session_events WHERE actor_id = 'https://lms.example.edu'"), "1")
+      << "the LMS as the actor of a TimedOut is no person's";
 }
 
 TEST_F(forget_e2e, erasure_is_recorded_with_a_salted_hash_and_never_the_id) {
