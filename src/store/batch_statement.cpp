@@ -129,7 +129,8 @@ std::array<std::optional<std::string_view>, key_columns> keyed_texts(const calip
   };
   const auto session = session_parts(e);
   return {e.actor_id != e.user_id ? std::optional<std::string_view>(e.actor_id) : std::nullopt,
-          std::optional<std::string_view>(e.user_id), opt(e.user_agent), opt(e.ed_app_id), std::optional<std::string_view>(e.sensor),
+          std::optional<std::string_view>(e.user_id), opt(e.user_agent), opt(e.ed_app_id),
+          std::optional<std::string_view>(e.sensor),
           session ? session->prefix : std::nullopt};
 }
 

@@ -15,6 +15,7 @@
 
 #include "caliper_sessiond/caliper/session_event.hpp"
 #include "pg_connection.hpp"
+#include "text_key_cache.hpp"
 
 namespace caliper_sessiond::store {
 
@@ -62,7 +63,7 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
 /// into. A writer thread sets it before its first write; it applies from the next connection.
 /// Unset: the default bound, counted nowhere.
 struct text_key_settings {
-  std::size_t max_bytes = std::size_t{16} << 20;
+  std::size_t max_bytes = text_key_cache::default_max_bytes;
   std::atomic<std::uint64_t>* asked = nullptr;   ///< texts whose key was asked of the database
   std::atomic<std::uint64_t>* resets = nullptr;  ///< times the bound made the cache forget everything
 };
