@@ -22,6 +22,8 @@ constexpr const char* begin_sql = "BEGIN; SET LOCAL lock_timeout = '30s'";
 // INSERT only, so nothing rebuilds them. A row holds the user IRI as text, or since sql/012 as
 // a key into caliper.texts (`keys`: those of the person's IRIs); the keys are recorded in
 // caliper.texts_forget_due, and caliper.forget_texts deletes their texts once unused and idle.
+// The sessions are rows of caliper.session_rows since sql/013 (the user and the session IRI's
+// prefix as keys): the person's by their keys or external id, and those their events were in.
 // Events of other users whose actor is the person (an administrator acting for a student) stay,
 // with the actor masked (sql/012). Only IRIs that were the user of a deleted event count as the
 // person's there: a TimedOut's actor is the LMS, whose IRI given by mistake would otherwise mask
@@ -35,7 +37,8 @@ WITH people AS (
   FROM caliper.event_rows AS e
   WHERE e.user_lms_id = $1 OR e.user_external_id = $1
   UNION
-  SELECT s.user_id FROM caliper.sessions AS s WHERE s.user_id = $1 OR s.user_external_id = $1
+  SELECT t.value FROM caliper.session_rows AS s JOIN caliper.texts AS t ON t.id = s.user_ref
+  WHERE s.user_external_id = $1
 ), keys AS (
   SELECT t.id FROM caliper.texts AS t
   WHERE t.digest IN (SELECT caliper.text_digest(id) FROM people WHERE id IS NOT NULL)
@@ -43,20 +46,23 @@ WITH people AS (
   DELETE FROM caliper.event_rows AS e
   WHERE e.user_id IN (SELECT id FROM people) OR e.user_ref IN (SELECT id FROM keys)
      OR e.user_lms_id = $1 OR e.user_external_id = $1
-  -- The session IRI and the user as caliper.session_events shows them (the writer stores them
-  -- as keys and a tail since sql/011 and 012).
-  RETURNING e.source,
-            CASE WHEN e.session_tail IS NULL THEN e.session_id
-                 WHEN e.session_prefix_ref IS NULL THEN e.session_tail
-                 ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.session_prefix_ref)
-                      || e.session_tail END AS session_id,
+  -- The user as caliper.session_events shows it (the writer stores it as a key since sql/012),
+  -- and the session's key in caliper.session_rows (sql/013): the writer's rows hold it (a prefix
+  -- key and a tail since sql/011), the others the IRI.
+  RETURNING e.source, e.session_id, e.session_prefix_ref, e.session_tail,
             CASE WHEN e.user_ref IS NULL THEN e.user_id
                  ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.user_ref) END AS user_id
+), gone_session_keys AS (
+  SELECT g.source, coalesce(g.session_prefix_ref, 0) AS prefix_ref, g.session_tail AS tail
+  FROM gone_events AS g WHERE g.session_tail IS NOT NULL
+  UNION
+  SELECT g.source, k.prefix_ref, k.tail
+  FROM gone_events AS g CROSS JOIN LATERAL caliper.session_key(g.session_id) AS k
+  WHERE g.session_tail IS NULL AND g.session_id IS NOT NULL
 ), gone_sessions AS (
-  DELETE FROM caliper.sessions AS s
-  WHERE s.user_id IN (SELECT id FROM people) OR s.user_external_id = $1
-     OR (s.source, s.session_id) IN (SELECT g.source, g.session_id FROM gone_events AS g
-                                     WHERE g.session_id IS NOT NULL)
+  DELETE FROM caliper.session_rows AS s
+  WHERE s.user_ref IN (SELECT id FROM keys) OR s.user_external_id = $1
+     OR (s.source, s.session_prefix_ref, s.session_tail) IN (SELECT source, prefix_ref, tail FROM gone_session_keys)
   RETURNING 1
 ), masked_actors AS (
   UPDATE caliper.event_rows AS e SET actor_id = 'urn:caliper-sessiond:erased', actor_ref = NULL

@@ -161,7 +161,9 @@ TEST_F(partitions_pgtest, run_maintenance_creates_ahead_and_applies_retention) {
   ASSERT_EQ(ret.actions.size(), 3U);
   EXPECT_EQ(ret.actions[0], "dropped " + partition_of(url, -3));
   EXPECT_EQ(ret.actions[2], "pruned 1 texts that no event uses");
-  EXPECT_EQ(pg_test_env::scalar(url, "SELECT string_agg(value, ',') FROM caliper.texts"), "new agent");
+  // (The users are keys of the sessions left, sql/013.)
+  EXPECT_EQ(pg_test_env::scalar(url, "SELECT string_agg(value, ',') FROM caliper.texts WHERE value LIKE '%agent'"),
+            "new agent");
   // Nothing dropped, no pruning (it reads every row).
   const auto again = store::run_maintenance(url, {.months_ahead = 5, .retention_months = 3});
   ASSERT_TRUE(again.ok) << again.error;

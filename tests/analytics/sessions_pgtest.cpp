@@ -75,9 +75,9 @@ TEST_F(sessions_pgtest, the_end_of_a_session_updates_its_row_in_place) {
   }
   const auto counts = pg_test_env::query(
       url_, insert_batch_sql(logins) + "; " + insert_batch_sql(ends) +
-                "; SELECT pg_stat_get_xact_tuples_inserted('caliper.sessions'::regclass), "
-                "pg_stat_get_xact_tuples_updated('caliper.sessions'::regclass), "
-                "pg_stat_get_xact_tuples_hot_updated('caliper.sessions'::regclass)");
+                "; SELECT pg_stat_get_xact_tuples_inserted('caliper.session_rows'::regclass), "
+                "pg_stat_get_xact_tuples_updated('caliper.session_rows'::regclass), "
+                "pg_stat_get_xact_tuples_hot_updated('caliper.session_rows'::regclass)");
   ASSERT_EQ(counts.size(), 1U);
   EXPECT_EQ(counts[0][0], "300");
   EXPECT_EQ(counts[0][1], "300");
@@ -154,7 +154,7 @@ TEST_F(sessions_pgtest, any_order_and_batching_gives_the_same_rows) {
   std::vector<std::string> first;
   std::mt19937 rng(20260907);
   for (int round = 0; round < 6; ++round) {
-    pg_test_env::query(url_, "TRUNCATE caliper.event_rows, caliper.sessions");
+    pg_test_env::query(url_, "TRUNCATE caliper.event_rows, caliper.session_rows");
     std::vector<event> order = all;
     if (round > 0) std::shuffle(order.begin(), order.end(), rng);
     if (round % 2 == 0) order.push_back(order[static_cast<std::size_t>(round)]);  // a resend

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 
 #include <stdexcept>
 #include <thread>
 
 #include "batch_statement.hpp"
+#include "encode.hpp"
 #include "caliper_sessiond/store/erasure.hpp"
 #include "caliper_sessiond/store/maintenance.hpp"
 #include "caliper_sessiond/store/migrations.hpp"
@@ -128,10 +130,10 @@ TEST_P(batch_statement_pgtest, long_texts_read_back_in_place_and_are_stored_once
                                                  *batch[i].ed_app_id, batch[i].sensor}))
         << i;
   const bool compact = GetParam().write != write_with_copy;
-  // The writer's statement also keeps the session IRIs' prefix (sql/011) and the three users
-  // (sql/012).
+  // The session IRIs' prefix and the three users are keys of the sessions in every form (sql/013;
+  // the writer's statement keeps them in the event rows too, sql/011 and 012).
   const bool writer = GetParam().write == write_with_binary_arrays;
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), writer ? "8" : compact ? "4" : "0");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), compact ? "8" : "4");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.event_rows WHERE actor_id IS NOT NULL"),
             compact ? "0" : "3");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(user_id) || ' ' || count(user_ref) FROM caliper.event_rows"),
@@ -292,6 +294,53 @@ TEST_F(text_keys_pgtest, a_session_begun_in_one_form_ends_in_the_other) {
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(user_id) || ' ' || count(user_ref) FROM caliper.event_rows"), "1 1");
   EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, user_id, end_reason, started_at < ended_at FROM caliper.sessions"),
             (std::vector<std::vector<std::string>>{{*in.session_id, in.user_id, "LoggedOut", "t"}}));
+}
+
+// caliper.session_rows keys a session IRI as the writer cuts it (sql/013): the trigger cuts the
+// IRIs of rows with texts in place in SQL, and both must give one key for one IRI.
+TEST_F(text_keys_pgtest, sql_cuts_a_session_iri_as_the_writer_does) {
+  const pg::connection conn = pg::connection::connect(url_);
+  ASSERT_TRUE(conn.ok());
+  for (const std::string iri : {"https://lms.example.edu/sessions/2C6A0F5C", "urn:uuid:2c6a0f5c", "", "/", "a/",
+                                "https://lms/ends/", "//x", "a/b/c", "https://lms/s\u00e9ance/\u00e9t\u00e9", "x/ /"}) {
+    const std::array<const char*, 1> values{iri.c_str()};
+    const pg::result r = conn.exec_params("SELECT coalesce(prefix, '<none>'), tail FROM caliper.split_session_iri($1)", values, {},
+                                          {}, false);
+    ASSERT_FALSE(conn.check(r, PGRES_TUPLES_OK));
+    ASSERT_EQ(r.rows(), 1) << iri;
+    const auto cut = encode::split_iri(iri);
+    const std::string prefix = cut && cut->prefix ? std::string(*cut->prefix) : "<none>";
+    const std::string tail = cut ? std::string(cut->tail) : iri;  // kept whole
+    EXPECT_EQ(r.value(0, 0), prefix) << iri;
+    EXPECT_EQ(r.value(0, 1), tail) << iri;
+  }
+}
+
+// A session whose events come in every form (IRI and user in place, as keys, an IRI without a
+// '/' and one that ends with '/') is one row of caliper.session_rows, whichever form came first.
+TEST_F(text_keys_pgtest, every_form_of_a_session_is_one_row) {
+  auto conn = connect(url_);
+  ASSERT_FALSE(prepare_copy_statement(conn));
+  for (const std::string iri : {"https://lms.example.edu/sessions/S1", "urn:uuid:2c6a0f5c", "https://lms.example.edu/ends/"}) {
+    auto in = testing::make_event(1);
+    auto out = testing::make_event(2);
+    auto again = testing::make_event(3);
+    in.session_id = out.session_id = again.session_id = iri;
+    out.user_id = again.user_id = in.user_id;
+    out.action = caliper::session_action::logged_out;
+    again.action = caliper::session_action::timed_out;
+    std::vector<bool> inserted;
+    const std::vector<event_row> first{{&in, "src", 1'709'622'500'000'000}}, second{{&out, "src", 1'709'622'500'000'000}},
+        third{{&again, "src", 1'709'622'500'000'000}};
+    pg_test_env::query(url_, "TRUNCATE caliper.event_rows, caliper.session_rows");
+    ASSERT_FALSE(write_with_binary_arrays(conn, first, {}, inserted));
+    ASSERT_FALSE(write_with_arrays(conn, second, {}, inserted));
+    ASSERT_FALSE(write_with_copy(conn, third, {}, inserted));
+    EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, user_id, end_reason FROM caliper.sessions"),
+              (std::vector<std::vector<std::string>>{{iri, in.user_id, "LoggedOut"}}))
+        << iri;
+    EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.session_rows"), "1") << iri;
+  }
 }
 
 // forget deletes the sessions its events belonged to also when the writer stored their IRI as
@@ -506,6 +555,11 @@ TEST_F(text_keys_pgtest, prune_deletes_only_texts_unused_and_not_asked_for) {
   write(conn, 5, 2, "kept: unused but asked for lately");
   pg_test_env::query(url_, "DELETE FROM caliper.event_rows WHERE user_agent_ref IN "
                            "(SELECT id FROM caliper.texts WHERE value LIKE '%unused%')");
+  // Their sessions too (through the view: sql/013 deletes the rows behind it), so that their
+  // users are used by nothing.
+  EXPECT_EQ(pg_test_env::query(url_, "DELETE FROM caliper.sessions WHERE user_id NOT IN "
+                                     "(SELECT user_id FROM caliper.session_events) RETURNING user_id").size(),
+            4U);
   pg_test_env::query(url_, "UPDATE caliper.texts SET resolved_at = now() - interval '8 days' "
                            "WHERE value NOT LIKE '%lately'");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT caliper.prune_texts()"), "5") << "the agent and the users of 3-6";

@@ -112,7 +112,9 @@ TEST_F(migrations_pgtest, rows_stored_before_009_read_the_same_after_it) {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.applied.front(), 9);
   EXPECT_EQ(pg_test_env::query(url_, all), before);
-  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "0") << "nothing rewritten";
+  // No event row rewritten; the two sessions are keyed (sql/013): their IRIs' prefix and users.
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ' ' ORDER BY value) FROM caliper.texts"),
+            "https://lms/sessions/ https://lms/users/1 https://lms/users/2");
 
   // The server's form: the same values as keys; the actor stored only when it is not the user.
   pg_test_env::query(url_, R"sql(SELECT * FROM caliper.write_events(
@@ -134,7 +136,8 @@ TEST_F(migrations_pgtest, rows_stored_before_009_read_the_same_after_it) {
                                       "sensor IS NULL AND sensor_ref IS NOT NULL"),
             "2");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(value, ' ' ORDER BY value) FROM caliper.texts"),
-            "Mozilla/5.0 old https://lms/app https://lms/sensor");
+            "Mozilla/5.0 old https://lms/app https://lms/sensor https://lms/sessions/ https://lms/users/1 "
+            "https://lms/users/2 https://lms/users/3");
   // Session 1: the old LoggedIn and the new LoggedOut.
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT end_reason || ' ' || user_external_id || ' ' || (duration = interval '1 hour') "
                                       "FROM caliper.sessions WHERE session_id = 'https://lms/sessions/1'"),
@@ -174,6 +177,87 @@ TEST_F(migrations_pgtest, rows_stored_before_009_read_the_same_after_it) {
   // And the analysts still read all of it.
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT has_table_privilege('caliper_analyst', 'caliper.session_events', 'SELECT') "
                                       "AND has_table_privilege('caliper_analyst', 'caliper.texts', 'SELECT')"),
+            "t");
+}
+
+// An install of before 013 with sessions of every form, upgraded: caliper.sessions becomes a
+// view over caliper.session_rows that reads exactly as the table did, so do the views over it,
+// and the trigger goes on merging into the moved rows.
+TEST_F(migrations_pgtest, sessions_stored_before_013_read_the_same_after_it) {
+  pg_test_env::query(url_, "CREATE SCHEMA caliper; CREATE TABLE caliper.schema_migrations "
+                           "(version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& m : migrations()) {
+    if (m.version >= 13) break;
+    pg_test_env::query(url_, "BEGIN; " + std::string(m.sql) + "; INSERT INTO caliper.schema_migrations (version, name) VALUES (" +
+                                 std::to_string(m.version) + ", '" + std::string(m.name) + "'); COMMIT");
+  }
+  // Texts in place (an insert into the view): a logged-out session, the same IRI from another
+  // source, an open session whose IRI has no '/', one that ends with '/' and has no LoggedIn,
+  // and a user with an external id only on the LoggedOut.
+  pg_test_env::query(url_, R"sql(
+    INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id, user_external_id,
+                                        session_id, sensor, received_at) VALUES
+    ('00000000-0000-4000-8000-000000000001', 'learn', 'LoggedIn', '2020-01-05 09:00Z', 'u1', 'https://lms/users/1', NULL, 'https://lms/sessions/1', 's', now()),
+    ('00000000-0000-4000-8000-000000000002', 'learn', 'LoggedOut', '2020-01-05 10:30Z', 'u1', 'https://lms/users/1', 'x1', 'https://lms/sessions/1', 's', now()),
+    ('00000000-0000-4000-8000-000000000003', 'moodle', 'LoggedIn', '2020-01-05 09:10Z', 'u2', 'https://lms/users/2', NULL, 'https://lms/sessions/1', 's', now()),
+    ('00000000-0000-4000-8000-000000000004', 'learn', 'LoggedIn', '2020-01-06 08:00Z', 'u3', 'https://lms/users/3', NULL, 'urn:uuid:2c6a0f5c', 's', now()),
+    ('00000000-0000-4000-8000-000000000005', 'learn', 'TimedOut', '2020-01-06 12:00Z', 'app', 'https://lms/users/4', NULL, 'https://lms/ends/', 's', now()),
+    ('00000000-0000-4000-8000-000000000006', 'learn', 'LoggedIn', '2020-01-06 09:00Z', 'u5', 'https://lms/users/5', NULL, NULL, 's', now()))sql");
+  // The server's form since 012: prefix and user as keys.
+  pg_test_env::query(url_, R"sql(
+    WITH k AS (SELECT * FROM caliper.text_keys(ARRAY['https://lms/sessions/', 'https://lms/users/6']))
+    INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_ref, session_prefix_ref, session_tail,
+                                    sensor, received_at)
+    SELECT '00000000-0000-4000-8000-000000000007', 'learn', 'LoggedIn', '2020-01-07 09:00Z',
+           (SELECT id FROM k WHERE value LIKE '%users/6'), (SELECT id FROM k WHERE value LIKE '%sessions/'), '7', 's', now())sql");
+  const std::string sessions = "SELECT * FROM caliper.sessions ORDER BY source, session_id";
+  const std::string views = "SELECT 'r', * FROM caliper.session_end_reasons UNION ALL "
+                            "SELECT 'c', hour::date, hour::text, online_at_start, peak_online, NULL, NULL FROM caliper.concurrent_sessions "
+                            "ORDER BY 1, 2, 3";
+  const auto before = pg_test_env::query(url_, sessions);
+  const auto before_views = pg_test_env::query(url_, views);
+  ASSERT_EQ(before.size(), 5U);
+  ASSERT_GT(before_views.size(), 10U);
+
+  const auto r = migrate(url_);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.applied.front(), 13);
+  EXPECT_EQ(pg_test_env::query(url_, sessions), before);
+  EXPECT_EQ(pg_test_env::query(url_, views), before_views);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT relkind::text || ' ' || (to_regclass('caliper.sessions_before_013') IS NULL) "
+                                      "FROM pg_class WHERE oid = 'caliper.sessions'::regclass"),
+            "v true");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(session_prefix_ref::text || ' ' || session_tail, ', ' "
+                                      "ORDER BY source, session_tail) FROM caliper.session_rows WHERE session_prefix_ref = 0"),
+            "0 https://lms/ends/, 0 urn:uuid:2c6a0f5c");
+  // The moved rows go on: a LoggedOut through the view ends the open session, one in the
+  // server's form with an earlier time ends session 7; nothing is added.
+  pg_test_env::query(url_, R"sql(
+    INSERT INTO caliper.session_events (event_id, source, action, event_time, actor_id, user_id, session_id, sensor, received_at)
+    VALUES ('00000000-0000-4000-8000-000000000008', 'learn', 'LoggedOut', '2020-01-06 09:00Z', 'u3', 'https://lms/users/3',
+            'urn:uuid:2c6a0f5c', 's', now()))sql");
+  pg_test_env::query(url_, R"sql(
+    INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_ref, session_prefix_ref, session_tail, sensor, received_at)
+    SELECT '00000000-0000-4000-8000-000000000009', 'learn', 'TimedOut', '2020-01-07 10:00Z',
+           (SELECT id FROM caliper.texts WHERE value LIKE '%users/6'), (SELECT id FROM caliper.texts WHERE value LIKE '%sessions/'), '7', 's', now())sql");
+  EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, user_id, end_reason, duration::text FROM caliper.sessions "
+                                     "WHERE end_reason <> 'open' ORDER BY source, session_id"),
+            (std::vector<std::vector<std::string>>{{"https://lms/ends/", "https://lms/users/4", "TimedOut", "\\N"},
+                                                    {"https://lms/sessions/1", "https://lms/users/1", "LoggedOut", "01:30:00"},
+                                                    {"https://lms/sessions/7", "https://lms/users/6", "TimedOut", "01:00:00"},
+                                                    {"urn:uuid:2c6a0f5c", "https://lms/users/3", "LoggedOut", "01:00:00"}}));
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.session_rows"), "5");
+  // Columns, comments and grants as the table had them.
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+                                      "FROM information_schema.columns WHERE table_schema = 'caliper' AND table_name = 'sessions'"),
+            "source text, session_id text, user_id text, user_external_id text, started_at timestamp with time zone, "
+            "ended_at timestamp with time zone, end_reason text, duration interval, first_event_at timestamp with time zone, "
+            "last_event_at timestamp with time zone");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT col_description('caliper.sessions'::regclass, 10)"),
+            "eventTime of the session's latest event (used by retention)");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT has_table_privilege('caliper_analyst', 'caliper.sessions', 'SELECT') "
+                                      "AND has_table_privilege('caliper_analyst', 'caliper.session_end_reasons', 'SELECT') "
+                                      "AND NOT has_table_privilege('caliper_analyst', 'caliper.sessions', 'DELETE')"),
             "t");
 }
 
