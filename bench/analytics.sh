@@ -14,6 +14,8 @@
 #        bench/analytics.sh "$(scripts/pg-cluster url /tmp/pg bench_analytics)"
 #   EVENTS=10000000 RUNS=5 INSERT_ROWS=200000 SMALL_BATCH_ROWS=20000 (environment)
 #   PHASES="load sizes questions trigger" (environment): a subset reruns those on a loaded database
+#   LAST_MIGRATION=N (environment): the migrations up to N only (e.g. 12: caliper.sessions a
+#   table, as before 013); those after 012 are applied after the load and timed
 #   FORM=server (default: the rows as the server stores them since migration 012, long texts,
 #   the user IRI and the session IRIs' prefix as keys into caliper.texts), FORM=server011 (the
 #   same with the user IRI in the row, as from 011 to 012) or FORM=wide (every text in its row,
@@ -47,13 +49,29 @@ fi
 q -c "CREATE SCHEMA IF NOT EXISTS caliper;
       CREATE TABLE IF NOT EXISTS caliper.schema_migrations (version int PRIMARY KEY, name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now())"
-for f in sql/[0-9][0-9][0-9]_*.sql; do
-  name=${f##*/}
-  version=$((10#${name:0:3}))
-  [[ $(q -c "SELECT count(*) FROM caliper.schema_migrations WHERE version = $version") == 1 ]] && continue
-  { echo "SET lock_timeout = '5s';"; cat "$f"; echo ";INSERT INTO caliper.schema_migrations (version, name) VALUES ($version, '$name');"; } |
-    q -1 -f - >/dev/null
-done
+# Applies the migrations not yet applied, up to version $1, each timed when $2 is "say".
+apply_migrations() {
+  local f name version s
+  for f in sql/[0-9][0-9][0-9]_*.sql; do
+    name=${f##*/}
+    version=$((10#${name:0:3}))
+    [[ $version -le $1 ]] || break
+    [[ $(q -c "SELECT count(*) FROM caliper.schema_migrations WHERE version = $version") == 1 ]] && continue
+    s=$(now_ms)
+    { echo "SET lock_timeout = '5s';"; cat "$f"; echo ";INSERT INTO caliper.schema_migrations (version, name) VALUES ($version, '$name');"; } |
+      q -1 -f - >/dev/null
+    [[ ${2:-} != say ]] || say "migration $name applied in $((($(now_ms) - s) / 1000)) s"
+  done
+}
+# LAST_MIGRATION (default: all) stops before the later ones. The load builds caliper.sessions
+# with the backfill of 004, which writes the table of 003-012; the migrations after 012 are
+# applied to the loaded database, and timed (013 moves the sessions into caliper.session_rows).
+last_migration=${LAST_MIGRATION:-999}
+if [[ $phases == *" load "* ]]; then
+  apply_migrations $((last_migration < 12 ? last_migration : 12))
+else
+  apply_migrations "$last_migration" say
+fi
 if [[ $phases == *" load "* && $(q -c "SELECT count(*) FROM caliper.session_events") != 0 ]]; then
   echo "database not empty" >&2
   exit 1
@@ -149,7 +167,11 @@ loaded=$(q -c "SELECT count(*) FROM caliper.session_events")
 say ""
 say "## load"
 say "events loaded: $loaded in $(((t1 - t0) / 1000)) s (trigger off); sessions built by the 004 backfill: $(q -c 'SELECT count(*) FROM caliper.sessions') in $(((t2 - t1) / 1000)) s"
+apply_migrations "$last_migration" say
 fi
+# The table behind caliper.sessions: caliper.session_rows since migration 013.
+sessions_rel=$(q -c "SELECT coalesce(to_regclass('caliper.session_rows'), 'caliper.sessions'::regclass)")
+q -c "VACUUM ANALYZE $sessions_rel" -c "ANALYZE caliper.texts"
 loaded=$(q -c "SELECT count(*) FROM caliper.session_events")
 
 # --- 2. sizes -----------------------------------------------------------------------------
@@ -159,7 +181,7 @@ say "## sizes"
 q -F ' ' <<SQL | while read -r what tbl idx total per_m; do say "$what: table $tbl, indexes $idx, total $total bytes; per million events $per_m"; done
 WITH parts AS (SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = 'caliper.event_rows'::regclass),
 ev AS (SELECT sum(pg_table_size(oid)) AS t, sum(pg_indexes_size(oid)) AS i FROM parts),
-se AS (SELECT pg_table_size('caliper.sessions') AS t, pg_indexes_size('caliper.sessions') AS i)
+se AS (SELECT pg_table_size('$sessions_rel') AS t, pg_indexes_size('$sessions_rel') AS i)
 SELECT 'session_events', t, i, t + i, pg_size_pretty(((t + i) * 1000000 / $loaded)::bigint) FROM ev
 UNION ALL
 SELECT 'sessions', t, i, t + i, pg_size_pretty(((t + i) * 1000000 / $loaded)::bigint) FROM se
@@ -232,8 +254,8 @@ SQL
 staged=$(q -c "SELECT count(*) FROM bench.staging")
 run_inserts() {  # $1 batch size, $2 rows, $3 on|off; prints ms
   local size=$1 rows=$2 mode=$3 script=$out/analytics-insert.sql
-  q -c "TRUNCATE caliper.session_events_y2027m07" -c "DELETE FROM caliper.sessions WHERE first_event_at >= '2027-07-01'" \
-    -c "VACUUM caliper.sessions" -c "CHECKPOINT"
+  q -c "TRUNCATE caliper.session_events_y2027m07" -c "DELETE FROM $sessions_rel WHERE first_event_at >= '2027-07-01'" \
+    -c "VACUUM $sessions_rel" -c "CHECKPOINT"
   if [[ $mode == off ]]; then q -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"; fi
   {
     echo "PREPARE ins(bigint, bigint) AS INSERT INTO caliper.event_rows SELECT event_id, source, action,"

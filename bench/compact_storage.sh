@@ -44,7 +44,10 @@
 #   tails          the writer's statement since migration 011: keys as above, and the session IRI
 #                  as its prefix's key and its tail, the name only when not the tail.
 #   users          the writer's statement since migration 012: as tails, and the user IRI as a
-#                  key too (user_ref).
+#                  key too (user_ref). Since migration 013 the sessions are caliper.session_rows
+#                  (keys; CALIPER_SESSION_ROWS_FILLFACTOR sets its fillfactor, 50 in 013).
+#   users012       the same statement on a database migrated only up to 012 (caliper.sessions a
+#                  table with the IRIs as text); its sessions are checked equal to users'.
 #   server009      server with caliper.write_events as 009 defined it (read from git), the
 #                  reference for the runs after 010 changed it. Both have _nosessions too.
 # CALIPER_COMPACT_LAYOUTS="..." runs only some of them (the summary line needs the first five).
@@ -84,11 +87,30 @@ url() { scripts/pg-cluster url "$work/pg" "$1"; }
 q() { psql "$(url "$1")" -X -qAt -v ON_ERROR_STOP=1 "${@:2}"; }
 log() { echo "compact $(date -u +%T) $*" >&2; }
 
+# $1 database; $2 (optional) the last migration to apply (then applied from sql/ by psql, as
+# the server would; else all of them, by the server's migrate).
 fresh_db() {
   q postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" 2>/dev/null
+  if [[ -n ${2:-} ]]; then
+    q "$1" -c "CREATE SCHEMA caliper" -c "CREATE TABLE caliper.schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    local f name version
+    for f in sql/[0-9][0-9][0-9]_*.sql; do
+      name=${f##*/}
+      version=$((10#${name:0:3}))
+      [[ $version -le $2 ]] || break
+      { cat "$f"; echo ";INSERT INTO caliper.schema_migrations (version, name) VALUES ($version, '$name');"; } | q "$1" -1 -f - >/dev/null
+    done
+    return
+  fi
   CALIPER_DATABASE_URL=$(url "$1") CALIPER_SERVER_TLS=false CALIPER_API_KEYS=bench:not-used-by-migrate \
     "$bin" --config /dev/null migrate >/dev/null 2>&1
+  # CALIPER_SESSION_ROWS_FILLFACTOR: another fillfactor for caliper.session_rows (sql/013: 50).
+  if [[ -n ${CALIPER_SESSION_ROWS_FILLFACTOR:-} ]]; then
+    q "$1" -c "ALTER TABLE caliper.session_rows SET (fillfactor = $CALIPER_SESSION_ROWS_FILLFACTOR)"
+  fi
 }
+# The table behind caliper.sessions: caliper.session_rows since migration 013.
+sessions_rel="coalesce(to_regclass('caliper.session_rows'), 'caliper.sessions'::regclass)"
 
 # The staging rows, once, as text (the columns of caliper.session_events) plus a sequence number.
 fresh_db stage
@@ -164,7 +186,7 @@ print(new)' "$2" "$3"
 # $1 database, $2 "off" to disable the sessions trigger (the cost of the sessions, by difference).
 run_wide() {
   local db=$1
-  fresh_db "$db"
+  fresh_db "$db" "${3:-}"
   q "$db" -c "CREATE UNLOGGED TABLE public.stage (LIKE caliper.session_events, n bigint)" \
     -c "\\copy public.stage FROM '$work/stage.tsv'" -c "CREATE UNIQUE INDEX ON public.stage (n)" -c "VACUUM ANALYZE public.stage"
   [[ ${2:-on} == off ]] && q "$db" -c "ALTER TABLE caliper.event_rows DISABLE TRIGGER session_events_to_sessions"
@@ -260,10 +282,11 @@ print(f)')
   fi
   log "$db: inserting"
   timing=$(timed_batches "$db" "$insert" "$fold" "$fold_every")
-  q "$db" -c "VACUUM ANALYZE caliper.event_rows, caliper.sessions"
+  q "$db" -c "VACUUM ANALYZE caliper.event_rows, $(q "$db" -c "SELECT $sessions_rel")"
+  log "$db: updates of the sessions, HOT of all: $(q "$db" -c "SELECT n_tup_hot_upd || ' of ' || n_tup_upd FROM pg_stat_user_tables WHERE relid = $sessions_rel")"
   # The sessions as analysts see them, to compare the layouts that keep them the same way.
   digest[$db]=$(q "$db" -c "SELECT count(*) || ' ' || md5(string_agg((source, session_id, user_id, user_external_id, started_at, ended_at, end_reason, first_event_at, last_event_at)::text, ',' ORDER BY source, session_id)) FROM caliper.sessions AS s")
-  size=$(q "$db" -c "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'caliper.event_rows'::regclass), pg_total_relation_size('caliper.sessions'), coalesce(pg_total_relation_size(to_regclass('caliper.texts')), 0)" | tr '|' ' ')
+  size=$(q "$db" -c "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'caliper.event_rows'::regclass), pg_total_relation_size($sessions_rel), coalesce(pg_total_relation_size(to_regclass('caliper.texts')), 0)" | tr '|' ' ')
 }
 
 # The pieces of SQL the compact layouts share, over a CTE b of keyed rows: the merge of a
@@ -493,6 +516,8 @@ for layout in $layouts; do
     tails_nosessions) run_wide tails_nosessions tails_off ;;
     users) run_wide users users ;;
     users_nosessions) run_wide users_nosessions users_off ;;
+    users012) run_wide users012 users 12 ;;
+    users012_nosessions) run_wide users012_nosessions users_off 12 ;;
     server009) run_wide server009 server009 ;;
     server009_nosessions) run_wide server009_nosessions server009_off ;;
     compact) run_compact compact on ;;
@@ -509,6 +534,10 @@ for other in wide_staged wide_fold wide_hash; do
   [[ ${digest[wide]} == "${digest[$other]}" ]] || { echo "$other's sessions differ from wide's: ${digest[$other]} against ${digest[wide]}" >&2; exit 1; }
   log "$other: the same ${digest[wide]%% *} sessions as wide"
 done
+if [[ -n ${digest[users]:-} && -n ${digest[users012]:-} ]]; then
+  [[ ${digest[users]} == "${digest[users012]}" ]] || { echo "users' sessions differ from users012's: ${digest[users]} against ${digest[users012]}" >&2; exit 1; }
+  log "users: the same ${digest[users]%% *} sessions as users012 (caliper.sessions a table)"
+fi
 echo "| layout | rows | rows/s | backend CPU µs/event | events B/event | sessions B/event | dictionary B/event | total B/event |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for layout in $layouts; do report "$layout" "${timings[$layout]}" "${sizes[$layout]}"; done
