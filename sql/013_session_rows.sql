@@ -10,27 +10,45 @@
 -- texts for the rows the server writes (012's per-row lookup of the user, and 011's of the
 -- prefix, are gone). Rows with texts in place (caliper.write_events, inserts into
 -- caliper.session_events, servers of an older version) get their keys from caliper.text_keys,
--- in the trigger. The merge rules are 003's, except that two LoggedIns of one session at the
--- same instant with different users now keep the one with the smaller key (it was the smaller
--- IRI): still the same row whatever the order.
+-- in the trigger. The merge rules are 003's.
 --
 -- A session IRI's key is canonical: (source, key of the IRI up to and including its last '/',
 -- the rest); 0 for the prefix when the IRI has no '/' or ends with one (then the tail is the
 -- whole IRI), as the server's writer cuts it (encode::split_iri). caliper.texts holds one key
 -- per text, and prune_texts and forget_texts now keep every text that a session row uses.
 --
--- The rows of the table are moved here, in this migration's transaction: about a minute per
--- million sessions on a small host (bench/README.md, "caliper.sessions as keys"), during which
+-- The rows of the table are moved here, in this migration's transaction: about 30 s per million
+-- sessions on 2 cores (bench/README.md, "caliper.sessions as keys"), during which
 -- inserts of events wait (a server in journal mode keeps acknowledging). DELETE on the view
 -- (a `forget` binary of the version before, scripts) deletes the rows it matches.
 --
--- Locks: ACCESS EXCLUSIVE on the views over caliper.sessions and on caliper.session_events
--- (whose trigger writes it), then on caliper.sessions, under the runner's 5 s lock_timeout (the
--- views first, as a query on them takes them); SHARE on caliper.texts while its new index is
--- built (writers asking for a new text wait; they wait for the move anyway).
+-- Locks, under the runner's 5 s lock_timeout, held until the commit: ACCESS EXCLUSIVE on the view
+-- caliper.session_events and what it reads (caliper.event_rows, its partitions, caliper.texts),
+-- so writers, caliper.text_keys and queries of the events wait for the move; then on the views
+-- over caliper.sessions and the table. caliper.session_events first: a writer holds
+-- caliper.event_rows from the start of its insert and takes caliper.sessions only in the trigger
+-- at its end, so taking caliper.sessions first deadlocks with it (a view's lock takes the tables
+-- it reads). A query on the views over caliper.sessions does not read the events.
 
-LOCK TABLE caliper.concurrent_sessions, caliper.session_end_reasons, caliper.session_events,
+LOCK TABLE caliper.session_events, caliper.concurrent_sessions, caliper.session_end_reasons,
            caliper.sessions IN ACCESS EXCLUSIVE MODE;
+
+-- The table is dropped at the end: a view of someone else's over it would stop the migration
+-- there, after the move. Say so first.
+DO $do$
+DECLARE
+  others text;
+BEGIN
+  SELECT string_agg(DISTINCT r.ev_class::regclass::text, ', ') INTO others
+  FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
+  WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = 'caliper.sessions'::regclass
+    AND r.ev_class NOT IN ('caliper.sessions'::regclass, 'caliper.concurrent_sessions'::regclass,
+                           'caliper.session_end_reasons'::regclass);
+  IF others IS NOT NULL THEN
+    RAISE EXCEPTION 'migration 013 turns the table caliper.sessions into a view, and % depend on the table: drop them first and make them again after (their text is the same)', others;
+  END IF;
+END
+$do$;
 
 -- A session IRI cut as the server's writer cuts it (encode::split_iri): the prefix up to and
 -- including the last '/', and the rest; no prefix (NULL) and the whole IRI as tail when there
@@ -72,7 +90,8 @@ CREATE TABLE caliper.session_rows (
   source             text        NOT NULL,
   session_tail       text        NOT NULL,
   user_external_id   text,
-  CONSTRAINT session_rows_pkey PRIMARY KEY (source, session_prefix_ref, session_tail),
+  -- The IRI's key first: a session is found by it without its source too.
+  CONSTRAINT session_rows_pkey PRIMARY KEY (session_prefix_ref, session_tail, source),
   CONSTRAINT session_rows_end_reason_check
     CHECK (end_reason IN ('L', 'T', 'o') AND (end_reason = 'o') = (ended_at IS NULL))
 ) WITH (fillfactor = 50);  -- room for the HOT update that a logout makes (008)
@@ -112,6 +131,7 @@ FROM caliper.sessions AS s
 CROSS JOIN LATERAL caliper.split_session_iri(s.session_id) AS sp
 LEFT JOIN session_keys AS p ON p.value = sp.prefix
 JOIN session_keys AS u ON u.value = s.user_id
+WHERE sp.prefix IS NULL OR p.id IS NOT NULL
 ORDER BY s.first_event_at;  -- the order the trigger makes them in: a day's sessions share pages
 
 DO $do$
@@ -126,10 +146,10 @@ CREATE INDEX session_rows_started_at_idx ON caliper.session_rows (started_at);
 -- A user's sessions (forget; an analyst's question): a btree on the key, whose repeats are
 -- stored once per page (deduplication).
 CREATE INDEX session_rows_user_ref_idx ON caliper.session_rows (user_ref);
+ANALYZE caliper.session_rows;
 
--- A question by user IRI (`WHERE user_id = ...` on caliper.sessions or caliper.session_events,
--- as the table's hash index on user_id answered it) finds the text's key by this index, then
--- the rows by it. A hash index: some texts (user agents) are longer than a btree entry may be.
+-- A question by user IRI on caliper.sessions (`WHERE user_id = ...`, which the table's hash
+-- index on user_id answered) finds the text's key by this index, then the rows by theirs. A hash index: some texts (user agents) are longer than a btree entry may be.
 -- caliper.texts is small (a row per user and per client): a few MB.
 CREATE INDEX texts_value_idx ON caliper.texts USING hash (value);
 
@@ -164,9 +184,24 @@ BEGIN
   END LOOP;
 END
 $do$;
-COMMENT ON COLUMN caliper.sessions.user_id IS
-  'the person (IRI): the user of the LoggedIn, else of the earliest event (two at the same instant: the one stored first in caliper.texts)';
 GRANT SELECT ON caliper.sessions, caliper.session_rows TO caliper_analyst;
+-- And what else the table granted (to other roles: a BI tool's), on the view.
+DO $do$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN
+    SELECT a.grantee, a.privilege_type, a.is_grantable
+    FROM pg_class AS c, aclexplode(c.relacl) AS a
+    WHERE c.oid = 'caliper.sessions_before_013'::regclass AND a.grantee <> c.relowner
+      AND a.privilege_type IN ('SELECT', 'DELETE')
+  LOOP
+    EXECUTE format('GRANT %s ON caliper.sessions TO %s%s', g.privilege_type,
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END,
+                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END
+$do$;
 
 CREATE OR REPLACE VIEW caliper.concurrent_sessions AS
 WITH spans AS (
@@ -204,7 +239,8 @@ GROUP BY 1, 2;
 DROP TABLE caliper.sessions_before_013;
 
 -- DELETE FROM caliper.sessions keeps working (a forget binary of the version before, scripts):
--- each row it matches is deleted from caliper.session_rows. Row by row: the server's own
+-- each row it matches is deleted from caliper.session_rows, unless a batch changed it since it
+-- was read. INSERT and UPDATE on the view do not work (only the trigger writes sessions). Row by row: the server's own
 -- deletes (retention, forget) go to caliper.session_rows directly.
 CREATE FUNCTION caliper.sessions_delete() RETURNS trigger
 LANGUAGE plpgsql
@@ -213,7 +249,11 @@ AS $fn$
 BEGIN
   DELETE FROM caliper.session_rows AS s
   USING caliper.session_key(OLD.session_id) AS k
-  WHERE s.source = OLD.source AND s.session_prefix_ref = k.prefix_ref AND s.session_tail = k.tail;
+  WHERE s.session_prefix_ref = k.prefix_ref AND s.session_tail = k.tail AND s.source = OLD.source
+    -- As read: a session that a concurrent batch changed meanwhile is left (the DELETE's
+    -- condition cannot be checked again on the view's row).
+    AND s.first_event_at = OLD.first_event_at AND s.last_event_at = OLD.last_event_at
+    AND s.started_at IS NOT DISTINCT FROM OLD.started_at AND s.ended_at IS NOT DISTINCT FROM OLD.ended_at;
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
@@ -226,36 +266,23 @@ CREATE TRIGGER sessions_delete INSTEAD OF DELETE ON caliper.sessions
 -- The trigger of 003 (rewritten by 011 and 012), keeping caliper.session_rows. Rows that the
 -- server writes hold the keys already: their sessions are merged without reading caliper.texts
 -- but for one probe per key that checks it has its text (a key without one stops the insert
--- with 23503, and the writer keeps the event as a reject, as since 011). Other rows get their
--- keys from caliper.text_keys first.
+-- with 23503, and the writer keeps the event as a reject, as since 011). The other rows (texts
+-- in place; or an IRI ending with '/' cut with an empty tail, as servers of 011 before its
+-- review did) are keyed from their IRI cut again: the texts found in caliper.texts and asked for
+-- in the last hour as they are (no lock), the others through caliper.text_keys.
 CREATE OR REPLACE FUNCTION caliper.sessions_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   mixed boolean;
-  texts_in_place text[];
+  wanted text[];
+  missing text[];
   key_ids bigint[];
   key_texts text[];
   dangling bigint;
   dangling_what text;
 BEGIN
-  -- Rows of a session whose session IRI or user is text in the row.
-  mixed := EXISTS (SELECT FROM new_events AS n
-                   WHERE (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL)
-                     AND (n.session_tail IS NULL OR n.user_ref IS NULL));
-  IF mixed THEN
-    SELECT array_agg(DISTINCT v.t) INTO texts_in_place
-    FROM new_events AS n
-    CROSS JOIN LATERAL caliper.split_session_iri(n.session_id) AS sp
-    CROSS JOIN LATERAL (VALUES (CASE WHEN n.session_tail IS NULL THEN sp.prefix END),
-                               (CASE WHEN n.user_ref IS NULL THEN n.user_id END)) AS v(t)
-    WHERE (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL) AND v.t IS NOT NULL;
-    IF texts_in_place IS NOT NULL THEN
-      SELECT array_agg(k.id), array_agg(k.value) INTO key_ids, key_texts
-      FROM caliper.text_keys(texts_in_place) AS k;
-    END IF;
-  END IF;
   -- The keys the rows hold: each has its text (the writer's memory of keys is bounded in time
   -- so that one always has, sql/012; this is the check).
   SELECT d.k, d.what INTO dangling, dangling_what
@@ -270,23 +297,51 @@ BEGIN
     PERFORM caliper.text_missing(dangling, dangling_what);
   END IF;
 
+  mixed := EXISTS (SELECT FROM new_events AS n
+                   WHERE (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL)
+                     AND (n.session_tail IS NULL OR n.user_ref IS NULL
+                          OR (n.session_tail = '' AND n.session_prefix_ref IS NOT NULL)));
+  IF mixed THEN
+    SELECT array_agg(DISTINCT v.t) INTO wanted
+    FROM new_events AS n
+    CROSS JOIN LATERAL caliper.split_session_iri(CASE WHEN n.session_tail IS NULL THEN n.session_id END) AS sp
+    CROSS JOIN LATERAL (VALUES (sp.prefix), (CASE WHEN n.user_ref IS NULL THEN n.user_id END)) AS v(t)
+    WHERE (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL) AND v.t IS NOT NULL;
+    IF wanted IS NOT NULL THEN
+      SELECT array_agg(t.id), array_agg(t.value) INTO key_ids, key_texts
+      FROM caliper.texts AS t
+      WHERE t.digest = ANY (ARRAY(SELECT caliper.text_digest(w) FROM unnest(wanted) AS w))
+        AND t.resolved_at >= now() - interval '1 hour';
+      missing := ARRAY(SELECT unnest(wanted) EXCEPT SELECT unnest(key_texts));
+      IF cardinality(missing) > 0 THEN
+        SELECT key_ids || array_agg(k.id), key_texts || array_agg(k.value) INTO key_ids, key_texts
+        FROM caliper.text_keys(missing) AS k;
+      END IF;
+    END IF;
+  END IF;
+
   WITH ev AS (
     SELECT n.source, coalesce(n.session_prefix_ref, 0) AS session_prefix_ref, n.session_tail,
            n.action, n.event_time, n.user_ref, n.user_external_id
     FROM new_events AS n
     WHERE n.session_tail IS NOT NULL AND n.user_ref IS NOT NULL
+      AND NOT (n.session_tail = '' AND n.session_prefix_ref IS NOT NULL)
     UNION ALL
-    SELECT n.source,
-           CASE WHEN n.session_tail IS NOT NULL THEN coalesce(n.session_prefix_ref, 0)
-                ELSE coalesce(kp.id, 0) END,
-           coalesce(n.session_tail, sp.tail), n.action, n.event_time,
+    SELECT n.source, CASE WHEN w.iri IS NULL THEN coalesce(n.session_prefix_ref, 0) ELSE coalesce(kp.id, 0) END,
+           CASE WHEN w.iri IS NULL THEN n.session_tail ELSE sp.tail END, n.action, n.event_time,
            coalesce(n.user_ref, ku.id), n.user_external_id
     FROM new_events AS n
-    CROSS JOIN LATERAL caliper.split_session_iri(n.session_id) AS sp
+    -- The IRI when it is to be cut again; NULL when the row's prefix and tail are its key.
+    CROSS JOIN LATERAL (SELECT CASE WHEN n.session_tail IS NULL THEN n.session_id
+                                    WHEN n.session_tail = '' AND n.session_prefix_ref IS NOT NULL
+                                    THEN (SELECT t.value FROM caliper.texts AS t WHERE t.id = n.session_prefix_ref)
+                               END AS iri) AS w
+    CROSS JOIN LATERAL caliper.split_session_iri(w.iri) AS sp
     LEFT JOIN unnest(key_ids, key_texts) AS kp(id, value) ON kp.value = sp.prefix
-    LEFT JOIN unnest(key_ids, key_texts) AS ku(id, value) ON ku.value = n.user_id
+    LEFT JOIN unnest(key_ids, key_texts) AS ku(id, value) ON ku.value = n.user_id AND n.user_ref IS NULL
     WHERE mixed AND (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL)
-      AND (n.session_tail IS NULL OR n.user_ref IS NULL)
+      AND (n.session_tail IS NULL OR n.user_ref IS NULL
+           OR (n.session_tail = '' AND n.session_prefix_ref IS NOT NULL))
   ), span AS (
     SELECT source, session_prefix_ref, session_tail,
            min(event_time) FILTER (WHERE action = 'LoggedIn') AS started_at,
@@ -294,10 +349,16 @@ BEGIN
            min(user_external_id) AS any_external_id
     FROM ev GROUP BY source, session_prefix_ref, session_tail
   ), anchor AS (
+    -- Two events at the same instant by different users: the smaller IRI, as 003 (its text is
+    -- read only then).
     SELECT DISTINCT ON (source, session_prefix_ref, session_tail)
            source, session_prefix_ref, session_tail, user_ref, user_external_id
-    FROM ev
-    ORDER BY source, session_prefix_ref, session_tail, action <> 'LoggedIn', event_time, user_ref
+    FROM (SELECT ev.*, count(*) OVER (PARTITION BY source, session_prefix_ref, session_tail,
+                                                   action <> 'LoggedIn', event_time) AS at_once
+          FROM ev) AS e
+    ORDER BY source, session_prefix_ref, session_tail, action <> 'LoggedIn', event_time,
+             CASE WHEN at_once > 1 THEN (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.user_ref) END,
+             user_ref
   ), ending AS (
     SELECT DISTINCT ON (source, session_prefix_ref, session_tail)
            source, session_prefix_ref, session_tail, event_time AS ended_at,
@@ -314,15 +375,20 @@ BEGIN
   FROM span
   JOIN anchor USING (source, session_prefix_ref, session_tail)
   LEFT JOIN ending USING (source, session_prefix_ref, session_tail)
-  ORDER BY span.source, span.session_prefix_ref, span.session_tail  -- one lock order for concurrent batches
-  ON CONFLICT (source, session_prefix_ref, session_tail) DO UPDATE SET
+  ORDER BY span.session_prefix_ref, span.session_tail, span.source  -- one lock order for concurrent batches
+  ON CONFLICT (session_prefix_ref, session_tail, source) DO UPDATE SET
     (user_ref, user_external_id) =
       (SELECT CASE WHEN new_first THEN excluded.user_ref ELSE s.user_ref END,
               CASE WHEN new_first THEN coalesce(excluded.user_external_id, s.user_external_id)
                    ELSE coalesce(s.user_external_id, excluded.user_external_id) END
-       FROM (SELECT (excluded.started_at IS NULL,
-                     coalesce(excluded.started_at, excluded.first_event_at), excluded.user_ref)
-                  < (s.started_at IS NULL, coalesce(s.started_at, s.first_event_at), s.user_ref)
+       FROM (SELECT CASE WHEN (excluded.started_at IS NULL, coalesce(excluded.started_at, excluded.first_event_at))
+                              <> (s.started_at IS NULL, coalesce(s.started_at, s.first_event_at))
+                         THEN (excluded.started_at IS NULL, coalesce(excluded.started_at, excluded.first_event_at))
+                              < (s.started_at IS NULL, coalesce(s.started_at, s.first_event_at))
+                         WHEN excluded.user_ref = s.user_ref THEN false
+                         -- The same instant: the smaller IRI, as 003.
+                         ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = excluded.user_ref)
+                              < (SELECT t.value FROM caliper.texts AS t WHERE t.id = s.user_ref) END
                     AS new_first) AS cmp),
     started_at = least(s.started_at, excluded.started_at),
     (ended_at, end_reason) =

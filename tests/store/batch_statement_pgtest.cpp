@@ -343,6 +343,57 @@ TEST_F(text_keys_pgtest, every_form_of_a_session_is_one_row) {
   }
 }
 
+// Two LoggedIns of one session at the same instant by different users: the session is the
+// smaller IRI's (sql/003's rule), whichever user's key is smaller and whatever the batches.
+TEST_F(text_keys_pgtest, a_tie_between_users_goes_to_the_smaller_iri_not_the_smaller_key) {
+  // users/9 gets the smaller key; users/10 is the smaller IRI.
+  pg_test_env::query(url_, "SELECT count(*) FROM caliper.text_keys(ARRAY['https://lms.example.edu/users/9']); "
+                           "SELECT count(*) FROM caliper.text_keys(ARRAY['https://lms.example.edu/users/10'])");
+  for (const bool one_batch : {true, false}) {
+    pg_test_env::query(url_, "TRUNCATE caliper.event_rows, caliper.session_rows");
+    auto conn = connect(url_);
+    auto a = testing::make_event(9);
+    auto b = testing::make_event(10);
+    b.session_id = a.session_id;
+    b.event_time_us = a.event_time_us;
+    ASSERT_EQ(a.user_id, "https://lms.example.edu/users/9");
+    ASSERT_EQ(b.user_id, "https://lms.example.edu/users/10");
+    std::vector<bool> inserted;
+    if (one_batch) {
+      const std::vector<event_row> both{{&a, "src", 1'709'622'500'000'000}, {&b, "src", 1'709'622'500'000'000}};
+      ASSERT_FALSE(write_with_binary_arrays(conn, both, {}, inserted));
+    } else {
+      const std::vector<event_row> first{{&a, "src", 1'709'622'500'000'000}}, second{{&b, "src", 1'709'622'500'000'000}};
+      ASSERT_FALSE(write_with_binary_arrays(conn, first, {}, inserted));
+      ASSERT_FALSE(write_with_binary_arrays(conn, second, {}, inserted));
+    }
+    EXPECT_EQ(pg_test_env::scalar(url_, "SELECT user_id FROM caliper.sessions"), b.user_id) << one_batch;
+  }
+}
+
+// A row whose IRI ends with '/' cut as that IRI and an empty tail (servers of sql/011 before its
+// review wrote such rows) is in the same session as the IRI kept whole.
+TEST_F(text_keys_pgtest, an_iri_cut_with_an_empty_tail_is_the_same_session) {
+  auto conn = connect(url_);
+  auto in = testing::make_event(1);
+  in.session_id = "https://lms.example.edu/sessions/S1/";
+  std::vector<bool> inserted;
+  const std::vector<event_row> first{{&in, "src", 1'709'622'500'000'000}};
+  ASSERT_FALSE(write_with_binary_arrays(conn, first, {}, inserted));
+  pg_test_env::query(url_, R"sql(
+    INSERT INTO caliper.event_rows (event_id, source, action, event_time, user_ref, session_prefix_ref, session_tail,
+                                    sensor, received_at)
+    SELECT '00000000-0000-4000-8000-0000000000ee', 'src', 'LoggedOut', '2024-03-05 08:00Z',
+           (SELECT id FROM caliper.text_keys(ARRAY['https://lms.example.edu/users/1'])),
+           (SELECT id FROM caliper.text_keys(ARRAY['https://lms.example.edu/sessions/S1/'])), '', 's', now())sql");
+  EXPECT_EQ(pg_test_env::query(url_, "SELECT session_id, end_reason FROM caliper.sessions"),
+            (std::vector<std::vector<std::string>>{{"https://lms.example.edu/sessions/S1/", "LoggedOut"}}));
+  const auto r = forget_user(url_, "https://lms.example.edu/users/1", false);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.counts.sessions, 1U);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.session_rows"), "0");
+}
+
 // forget deletes the sessions its events belonged to also when the writer stored their IRI as
 // prefix and tail: here a session begun by another user (its row names that user), which the
 // person's event joined.
