@@ -342,40 +342,39 @@ BEGIN
     WHERE mixed AND (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL)
       AND (n.session_tail IS NULL OR n.user_ref IS NULL
            OR (n.session_tail = '' AND n.session_prefix_ref IS NOT NULL))
-  ), span AS (
+  ), ranked AS (
+    -- How many events of the session share this one's instant and kind (LoggedIn or not): two
+    -- users there are a tie, which goes to the smaller IRI, as in 003 (its text read only then).
+    SELECT ev.*, count(*) OVER (PARTITION BY source, session_prefix_ref, session_tail,
+                                             action <> 'LoggedIn', event_time) AS at_once
+    FROM ev
+  ), merged AS (
+    -- One aggregate per session (003's span, anchor and ending were three, joined: the planner,
+    -- which cannot estimate the groups of a transition table, sometimes joined them in a nested
+    -- loop that read the batch once per session).
     SELECT source, session_prefix_ref, session_tail,
            min(event_time) FILTER (WHERE action = 'LoggedIn') AS started_at,
            min(event_time) AS first_event_at, max(event_time) AS last_event_at,
-           min(user_external_id) AS any_external_id
-    FROM ev GROUP BY source, session_prefix_ref, session_tail
-  ), anchor AS (
-    -- Two events at the same instant by different users: the smaller IRI, as 003 (its text is
-    -- read only then).
-    SELECT DISTINCT ON (source, session_prefix_ref, session_tail)
-           source, session_prefix_ref, session_tail, user_ref, user_external_id
-    FROM (SELECT ev.*, count(*) OVER (PARTITION BY source, session_prefix_ref, session_tail,
-                                                   action <> 'LoggedIn', event_time) AS at_once
-          FROM ev) AS e
-    ORDER BY source, session_prefix_ref, session_tail, action <> 'LoggedIn', event_time,
-             CASE WHEN at_once > 1 THEN (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.user_ref) END,
-             user_ref
-  ), ending AS (
-    SELECT DISTINCT ON (source, session_prefix_ref, session_tail)
-           source, session_prefix_ref, session_tail, event_time AS ended_at,
-           CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::"char" AS end_reason
-    FROM ev WHERE action <> 'LoggedIn'
-    ORDER BY source, session_prefix_ref, session_tail, event_time, action
+           (array_agg(user_ref ORDER BY action <> 'LoggedIn', event_time,
+                      CASE WHEN at_once > 1 THEN (SELECT t.value FROM caliper.texts AS t WHERE t.id = user_ref) END,
+                      user_ref))[1] AS user_ref,
+           coalesce((array_agg(user_external_id ORDER BY action <> 'LoggedIn', event_time,
+                               CASE WHEN at_once > 1 THEN (SELECT t.value FROM caliper.texts AS t WHERE t.id = user_ref) END,
+                               user_ref))[1],
+                    min(user_external_id)) AS user_external_id,
+           min(event_time) FILTER (WHERE action <> 'LoggedIn') AS ended_at,
+           (array_agg(CASE action WHEN 'LoggedOut' THEN 'L' ELSE 'T' END::"char" ORDER BY event_time, action)
+              FILTER (WHERE action <> 'LoggedIn'))[1] AS end_reason
+    FROM ranked
+    GROUP BY source, session_prefix_ref, session_tail
   )
   INSERT INTO caliper.session_rows AS s (session_prefix_ref, user_ref, first_event_at,
                                          last_event_at, started_at, ended_at, end_reason,
                                          source, session_tail, user_external_id)
-  SELECT span.session_prefix_ref, anchor.user_ref, span.first_event_at, span.last_event_at,
-         span.started_at, ending.ended_at, coalesce(ending.end_reason, 'o'), span.source,
-         span.session_tail, coalesce(anchor.user_external_id, span.any_external_id)
-  FROM span
-  JOIN anchor USING (source, session_prefix_ref, session_tail)
-  LEFT JOIN ending USING (source, session_prefix_ref, session_tail)
-  ORDER BY span.session_prefix_ref, span.session_tail, span.source  -- one lock order for concurrent batches
+  SELECT session_prefix_ref, user_ref, first_event_at, last_event_at, started_at, ended_at,
+         coalesce(end_reason, 'o'), source, session_tail, user_external_id
+  FROM merged
+  ORDER BY session_prefix_ref, session_tail, source  -- one lock order for concurrent batches
   ON CONFLICT (session_prefix_ref, session_tail, source) DO UPDATE SET
     (user_ref, user_external_id) =
       (SELECT CASE WHEN new_first THEN excluded.user_ref ELSE s.user_ref END,
