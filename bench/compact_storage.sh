@@ -108,6 +108,10 @@ fresh_db() {
   if [[ -n ${CALIPER_SESSION_ROWS_FILLFACTOR:-} ]]; then
     q "$1" -c "ALTER TABLE caliper.session_rows SET (fillfactor = $CALIPER_SESSION_ROWS_FILLFACTOR)"
   fi
+  # CALIPER_COMPACT_SETUP_SQL=FILE: SQL run after the migrations (to try a change of sql/ first).
+  if [[ -n ${CALIPER_COMPACT_SETUP_SQL:-} ]]; then
+    q "$1" -f "$CALIPER_COMPACT_SETUP_SQL" >/dev/null
+  fi
 }
 # The table behind caliper.sessions: caliper.session_rows since migration 013.
 sessions_rel="coalesce(to_regclass('caliper.session_rows'), 'caliper.sessions'::regclass)"
