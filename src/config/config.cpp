@@ -184,9 +184,11 @@ void read_settings(reader& r, config& c) {
   r.number("ingest", "reject_raw_bytes", i.reject_raw_bytes, 256, 16 * 1024 * 1024);
   r.number("ingest", "event_time_past_days", i.event_time_past_days, 1, 36'500);
   r.number("ingest", "event_time_future_seconds", i.event_time_future_seconds, 0, 366 * 86'400);
-  // At most 2048 (and API key names at most max_source_bytes): the btree key of caliper.sessions,
-  // (source, session_id), is then at most 8 + 132 + 2052 = 2192 bytes, under the 2704 bytes
-  // PostgreSQL allows on 8 KB pages (sql/003_sessions.sql). No other index holds text.
+  // At most 2048 (and API key names at most max_source_bytes): the btree key of the sessions,
+  // (session_prefix_ref, session_tail, source) of caliper.session_rows since sql/013 (it was
+  // (source, session_id)), is then at most 8 + 8 + 2052 + 132 = 2200 bytes, under the 2704
+  // bytes PostgreSQL allows on 8 KB pages. No other btree holds text (caliper.texts' value
+  // index is a hash).
   r.number("ingest", "max_id_bytes", i.max_id_bytes, 256, 2048);
   r.number("ingest", "max_user_agent_bytes", i.max_user_agent_bytes, 64, 64 * 1024);
 
@@ -388,7 +390,7 @@ void validate(config& c, std::vector<problem>& problems) {
     if (k.name.empty()) problems.push_back({where + ".name", "must not be empty"});
     else if (k.name.size() > max_source_bytes)
       problems.push_back({where + ".name", "must be at most " + std::to_string(max_source_bytes) +
-                                               " bytes (it is stored as source, in the key of caliper.sessions)"});
+                                               " bytes (it is stored as source, in the key of caliper.session_rows)"});
     else if (!names.insert(k.name).second)
       problems.push_back({where + ".name", "duplicate name " + k.name + " (api_keys and jwt_sources share names)"});
     const bool unreadable = std::any_of(problems.begin(), problems.end(),
