@@ -33,6 +33,15 @@
 LOCK TABLE caliper.session_events, caliper.concurrent_sessions, caliper.session_end_reasons,
            caliper.sessions IN ACCESS EXCLUSIVE MODE;
 
+-- The trigger takes a row's prefix key and tail as the session's key, so they must be cut as
+-- caliper.split_session_iri cuts (else one IRI could make two sessions): no '/' in the tail,
+-- and no empty tail after a prefix (an IRI that ends with '/' is kept whole). Every writer
+-- since 011 cuts so; a row that does not is refused (23514; the writer keeps it as a reject).
+-- New rows only (NOT VALID), as 012's check.
+ALTER TABLE caliper.event_rows ADD CONSTRAINT event_rows_session_tail_check
+  CHECK (session_tail IS NULL
+         OR (strpos(session_tail, '/') = 0 AND (session_prefix_ref IS NULL OR session_tail <> ''))) NOT VALID;
+
 -- The table is dropped at the end: a view of someone else's over it would stop the migration
 -- there, after the move. Say so first.
 DO $do$
@@ -149,8 +158,9 @@ CREATE INDEX session_rows_user_ref_idx ON caliper.session_rows (user_ref);
 ANALYZE caliper.session_rows;
 
 -- A question by user IRI on caliper.sessions (`WHERE user_id = ...`, which the table's hash
--- index on user_id answered) finds the text's key by this index, then the rows by theirs. A hash index: some texts (user agents) are longer than a btree entry may be.
--- caliper.texts is small (a row per user and per client): a few MB.
+-- index on user_id answered) finds the text's key by this index, then the rows by theirs. A
+-- hash index: some texts (user agents) are longer than a btree entry may be. caliper.texts is
+-- small (a row per user and per client): a few MB.
 CREATE INDEX texts_value_idx ON caliper.texts USING hash (value);
 
 -- The table gives its name to the view. The views of 005 are re-made over the view with the
@@ -240,8 +250,8 @@ DROP TABLE caliper.sessions_before_013;
 
 -- DELETE FROM caliper.sessions keeps working (a forget binary of the version before, scripts):
 -- each row it matches is deleted from caliper.session_rows, unless a batch changed it since it
--- was read. INSERT and UPDATE on the view do not work (only the trigger writes sessions). Row by row: the server's own
--- deletes (retention, forget) go to caliper.session_rows directly.
+-- was read. INSERT and UPDATE on the view do not work (only the trigger writes sessions). Row
+-- by row: the server's own deletes (retention, forget) go to caliper.session_rows directly.
 CREATE FUNCTION caliper.sessions_delete() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -267,9 +277,8 @@ CREATE TRIGGER sessions_delete INSTEAD OF DELETE ON caliper.sessions
 -- server writes hold the keys already: their sessions are merged without reading caliper.texts
 -- but for one probe per key that checks it has its text (a key without one stops the insert
 -- with 23503, and the writer keeps the event as a reject, as since 011). The other rows (texts
--- in place; or an IRI ending with '/' cut with an empty tail, as servers of 011 before its
--- review did) are keyed from their IRI cut again: the texts found in caliper.texts and asked for
--- in the last hour as they are (no lock), the others through caliper.text_keys.
+-- in place) are keyed from their IRI cut as the writer cuts it: the texts found in caliper.texts
+-- and asked for in the last hour as they are (no lock), the others through caliper.text_keys.
 CREATE OR REPLACE FUNCTION caliper.sessions_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -299,8 +308,7 @@ BEGIN
 
   mixed := EXISTS (SELECT FROM new_events AS n
                    WHERE (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL)
-                     AND (n.session_tail IS NULL OR n.user_ref IS NULL
-                          OR (n.session_tail = '' AND n.session_prefix_ref IS NOT NULL)));
+                     AND (n.session_tail IS NULL OR n.user_ref IS NULL));
   IF mixed THEN
     SELECT array_agg(DISTINCT v.t) INTO wanted
     FROM new_events AS n
@@ -325,23 +333,17 @@ BEGIN
            n.action, n.event_time, n.user_ref, n.user_external_id
     FROM new_events AS n
     WHERE n.session_tail IS NOT NULL AND n.user_ref IS NOT NULL
-      AND NOT (n.session_tail = '' AND n.session_prefix_ref IS NOT NULL)
     UNION ALL
-    SELECT n.source, CASE WHEN w.iri IS NULL THEN coalesce(n.session_prefix_ref, 0) ELSE coalesce(kp.id, 0) END,
-           CASE WHEN w.iri IS NULL THEN n.session_tail ELSE sp.tail END, n.action, n.event_time,
-           coalesce(n.user_ref, ku.id), n.user_external_id
+    SELECT n.source,
+           CASE WHEN n.session_tail IS NULL THEN coalesce(kp.id, 0) ELSE coalesce(n.session_prefix_ref, 0) END,
+           coalesce(n.session_tail, sp.tail), n.action, n.event_time, coalesce(n.user_ref, ku.id),
+           n.user_external_id
     FROM new_events AS n
-    -- The IRI when it is to be cut again; NULL when the row's prefix and tail are its key.
-    CROSS JOIN LATERAL (SELECT CASE WHEN n.session_tail IS NULL THEN n.session_id
-                                    WHEN n.session_tail = '' AND n.session_prefix_ref IS NOT NULL
-                                    THEN (SELECT t.value FROM caliper.texts AS t WHERE t.id = n.session_prefix_ref)
-                               END AS iri) AS w
-    CROSS JOIN LATERAL caliper.split_session_iri(w.iri) AS sp
+    CROSS JOIN LATERAL caliper.split_session_iri(CASE WHEN n.session_tail IS NULL THEN n.session_id END) AS sp
     LEFT JOIN unnest(key_ids, key_texts) AS kp(id, value) ON kp.value = sp.prefix
     LEFT JOIN unnest(key_ids, key_texts) AS ku(id, value) ON ku.value = n.user_id AND n.user_ref IS NULL
     WHERE mixed AND (n.session_id IS NOT NULL OR n.session_tail IS NOT NULL)
-      AND (n.session_tail IS NULL OR n.user_ref IS NULL
-           OR (n.session_tail = '' AND n.session_prefix_ref IS NOT NULL))
+      AND (n.session_tail IS NULL OR n.user_ref IS NULL)
   ), ranked AS (
     -- How many events of the session share this one's instant and kind (LoggedIn or not): two
     -- users there are a tie, which goes to the smaller IRI, as in 003 (its text read only then).

@@ -49,21 +49,16 @@ WITH people AS (
   -- The user as caliper.session_events shows it (the writer stores it as a key since sql/012),
   -- and the session's key in caliper.session_rows (sql/013): the writer's rows hold it (a prefix
   -- key and a tail since sql/011), the others the IRI.
-  -- (iri: when the key is to be found from the IRI: in place, or cut with an empty tail by
-  -- servers of sql/011 before its review).
-  RETURNING e.source, e.session_prefix_ref, e.session_tail,
-            CASE WHEN e.session_tail IS NULL THEN e.session_id
-                 WHEN e.session_tail = '' AND e.session_prefix_ref IS NOT NULL
-                 THEN (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.session_prefix_ref) END AS iri,
+  RETURNING e.source, e.session_id, e.session_prefix_ref, e.session_tail,
             CASE WHEN e.user_ref IS NULL THEN e.user_id
                  ELSE (SELECT t.value FROM caliper.texts AS t WHERE t.id = e.user_ref) END AS user_id
 ), gone_session_keys AS (
   SELECT g.source, coalesce(g.session_prefix_ref, 0) AS prefix_ref, g.session_tail AS tail
-  FROM gone_events AS g WHERE g.session_tail IS NOT NULL AND g.iri IS NULL
+  FROM gone_events AS g WHERE g.session_tail IS NOT NULL
   UNION
   SELECT g.source, k.prefix_ref, k.tail
-  FROM gone_events AS g CROSS JOIN LATERAL caliper.session_key(g.iri) AS k
-  WHERE g.iri IS NOT NULL
+  FROM gone_events AS g CROSS JOIN LATERAL caliper.session_key(g.session_id) AS k
+  WHERE g.session_tail IS NULL AND g.session_id IS NOT NULL
 ), gone_sessions AS (
   DELETE FROM caliper.session_rows AS s
   WHERE s.user_ref IN (SELECT id FROM keys) OR s.user_external_id = $1
