@@ -115,6 +115,10 @@ void register_writer_metrics(cs::metrics::registry& m, const cs::store::batch_wr
                "Times a writer connection's memory of caliper.texts keys was full (database.text_key_cache_mib) "
                "after forgetting the keys older than 6 hours, and forgot them all.",
                "", [&s] { return static_cast<double>(s.text_key_cache_resets.load()); });
+  m.counter_fn("caliper_writer_duplicate_retries_total",
+               "Batches whose plain INSERT met an event already stored (a resend) and were written again with "
+               "ON CONFLICT DO NOTHING; a writer then uses ON CONFLICT for a minute.",
+               "", [&s] { return static_cast<double>(s.duplicate_retries.load()); });
   m.counter_fn("caliper_db_standby_refusals_total", "Writer connections dropped because the server was a standby in recovery.",
                "", [&s] { return static_cast<double>(s.standby_refusals.load()); });
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <tuple>
@@ -50,6 +51,21 @@ ON CONFLICT DO NOTHING
 RETURNING event_id, event_time
 )sql";
 constexpr int rows_statement_params = 22;
+// The same without ON CONFLICT: the writer's first try. An arbiter index makes PostgreSQL look
+// each row's key up before its insert and then descend the primary key again to insert it; a
+// plain INSERT checks uniqueness in that one descent (bench/README.md, "A plain INSERT first":
+// 22% less of PostgreSQL's CPU for the events alone). A resent event makes it fail (23505), and
+// the batch is written again with ON CONFLICT DO NOTHING.
+constexpr const char* new_rows_statement_name = "caliper_write_new_rows";
+const std::string& new_rows_statement_sql() {
+  static const std::string sql = [] {
+    std::string s = rows_statement_sql;
+    constexpr std::string_view clause = "ON CONFLICT DO NOTHING\n";
+    s.erase(s.find(clause), clause.size());
+    return s;
+  }();
+  return sql;
+}
 
 using row_key = std::pair<std::array<std::uint8_t, 16>, std::int64_t>;
 
@@ -64,7 +80,9 @@ std::int64_t read_be64(std::string_view v) noexcept {
 std::optional<pg::error> prepare_array_statement(const pg::connection& conn) {
   for (const auto& [name, sql, params] : {std::tuple{array_statement_name, array_statement_sql, array_statement_params},
                                           std::tuple{keys_statement_name, keys_statement_sql, 1},
-                                          std::tuple{rows_statement_name, rows_statement_sql, rows_statement_params}})
+                                          std::tuple{rows_statement_name, rows_statement_sql, rows_statement_params},
+                                          std::tuple{new_rows_statement_name, new_rows_statement_sql().c_str(),
+                                                     rows_statement_params}})
     if (auto err = conn.check(conn.prepare(name, sql, params), PGRES_COMMAND_OK)) return err;
   return std::nullopt;
 }
@@ -140,7 +158,11 @@ struct thread_keys {
   std::uint64_t connection = 0;
   text_key_cache cache;
 };
-thread_local text_key_settings thread_settings;
+thread_local writer_thread_settings thread_settings;
+/// When the writer thread last met a resent event: its batches use ON CONFLICT DO NOTHING
+/// for thread_settings.on_conflict_after_duplicate after it (a sender that resends tends to
+/// resend more, and each plain INSERT that fails costs the batch's inserts once more).
+thread_local std::optional<std::chrono::steady_clock::time_point> thread_last_duplicate;
 
 /// Fills `keys` (one array per row, in keyed_texts' order; -1 where the text is absent) from
 /// the cache, asking caliper.text_keys for the texts it lacks in one round trip.
@@ -204,7 +226,7 @@ std::optional<pg::error> resolve_keys(const pg::connection& conn, std::span<cons
 
 }  // namespace
 
-void set_thread_text_key_settings(const text_key_settings& settings) noexcept { thread_settings = settings; }
+void set_writer_thread_settings(const writer_thread_settings& settings) noexcept { thread_settings = settings; }
 
 std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
                                                   std::span<const event_row> rows,
@@ -316,9 +338,25 @@ std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
     values[i] = data[i].data();
     lengths[i] = static_cast<int>(data[i].size());
   }
+  const auto now = std::chrono::steady_clock::now();
+  if (!thread_last_duplicate || now - *thread_last_duplicate >= thread_settings.on_conflict_after_duplicate) {
+    const auto r = conn.exec_prepared(new_rows_statement_name, values, lengths, formats, /*binary_results=*/true);
+    auto err = conn.check(r, PGRES_TUPLES_OK);
+    if (!err) {
+      attribute_returned(r, rows, inserted);
+      return std::nullopt;
+    }
+    // unique_violation: only caliper.event_rows' primary key is unique among the tables this
+    // statement inserts into without ON CONFLICT. Its implicit transaction is gone; nothing is
+    // stored, the trigger did not run.
+    if (err->sqlstate != "23505") return err;
+    thread_last_duplicate = now;
+    if (thread_settings.duplicate_retries) thread_settings.duplicate_retries->fetch_add(1, std::memory_order_relaxed);
+  }
   const auto r = conn.exec_prepared(rows_statement_name, values, lengths, formats,
                                     /*binary_results=*/true);
   if (auto err = conn.check(r, PGRES_TUPLES_OK)) return err;
+  if (static_cast<std::size_t>(r.rows()) < rows.size()) thread_last_duplicate = now;
   attribute_returned(r, rows, inserted);
   return std::nullopt;
 }

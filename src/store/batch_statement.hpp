@@ -6,6 +6,7 @@
 /// caliper.write_events, and COPY through a temp table.
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -52,22 +53,28 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
 /// The writer's: the same rows with binary array parameters (uuid, timestamptz, text, int8;
 /// the enum and inet arrays stay text), the long texts sent as keys into caliper.texts. The
 /// calling thread keeps the keys (text_key_cache) for this connection; the texts it lacks
-/// are asked of caliper.text_keys first, one more round trip. Then one plain INSERT.
+/// are asked of caliper.text_keys first, one more round trip. Then one plain INSERT, without
+/// ON CONFLICT; when an event is already stored (23505) the batch is written again with
+/// ON CONFLICT DO NOTHING, and so are the thread's batches for a minute after (settings below).
 /// Prepared by prepare_array_statement.
 std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
                                                   std::span<const event_row> rows,
                                                   std::span<const reject_row> rejects,
                                                   std::vector<bool>& inserted);
 
-/// What the key cache of write_with_binary_arrays on the calling thread is bounded by and counts
-/// into. A writer thread sets it before its first write; it applies from the next connection.
-/// Unset: the default bound, counted nowhere.
-struct text_key_settings {
-  std::size_t max_bytes = text_key_cache::default_max_bytes;
+/// What write_with_binary_arrays on the calling thread is bounded by and counts into. A writer
+/// thread sets it before its first write; the key cache's bound applies from the next
+/// connection. Unset: the defaults, counted nowhere.
+struct writer_thread_settings {
+  std::size_t max_bytes = text_key_cache::default_max_bytes;  ///< the key cache's bound
   std::atomic<std::uint64_t>* asked = nullptr;   ///< texts whose key was asked of the database
   std::atomic<std::uint64_t>* resets = nullptr;  ///< times the bound made the cache forget everything
+  /// Batches written again with ON CONFLICT DO NOTHING after their plain INSERT met a resent event.
+  std::atomic<std::uint64_t>* duplicate_retries = nullptr;
+  /// How long after meeting a resent event the thread's batches go straight to ON CONFLICT DO NOTHING.
+  std::chrono::steady_clock::duration on_conflict_after_duplicate = std::chrono::minutes(1);
 };
-void set_thread_text_key_settings(const text_key_settings& settings) noexcept;
+void set_writer_thread_settings(const writer_thread_settings& settings) noexcept;
 
 /// Creates the session's temp staging table for the COPY statement.
 std::optional<pg::error> prepare_copy_statement(const pg::connection& conn);

@@ -238,7 +238,10 @@ bool batch_writer::impl::wait_backoff(std::chrono::milliseconds delay, std::opti
 }
 
 void batch_writer::impl::run(std::size_t index) {
-  set_thread_text_key_settings({opt.text_key_cache_bytes, &stats.text_keys_asked, &stats.text_key_cache_resets});
+  set_writer_thread_settings({.max_bytes = opt.text_key_cache_bytes,
+                              .asked = &stats.text_keys_asked,
+                              .resets = &stats.text_key_cache_resets,
+                              .duplicate_retries = &stats.duplicate_retries});
   pg::connection conn;
   bool counted = false;
   backoff delays(opt.reconnect_min, opt.reconnect_max, std::random_device{}());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 
 #include <stdexcept>
 #include <thread>
@@ -275,6 +276,44 @@ TEST_F(text_keys_pgtest, a_connection_asks_for_a_text_once_and_a_new_one_asks_ag
             "9 1");
   EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.texts"), "12")
       << "the agent, the sensor, the sessions' prefix and the 9 users";
+}
+
+// The writer's INSERT has no ON CONFLICT until it meets a resent event (23505): then that batch
+// is written again with ON CONFLICT DO NOTHING, and so are the thread's batches for
+// on_conflict_after_duplicate. Every event is stored once and counted as new or duplicate.
+TEST_F(text_keys_pgtest, a_resent_event_sends_the_batch_again_with_on_conflict) {
+  std::atomic<std::uint64_t> retries{0};
+  set_writer_thread_settings({.duplicate_retries = &retries});
+  auto conn = connect(url_);
+  const auto write_events = [&](std::vector<unsigned> numbers) {
+    std::vector<caliper::session_event> events;
+    for (const unsigned n : numbers) events.push_back(testing::make_event(n));
+    std::vector<event_row> rows;
+    for (const auto& e : events) rows.push_back({&e, "src", 1'709'622'500'000'000});
+    std::vector<bool> inserted;
+    const auto err = write_with_binary_arrays(conn, rows, {}, inserted);
+    EXPECT_FALSE(err) << err->sqlstate << " " << err->message;
+    return inserted;
+  };
+  using flags = std::vector<bool>;
+  EXPECT_EQ(write_events({1, 2, 3}), (flags{true, true, true}));
+  EXPECT_EQ(retries.load(), 0U);
+  EXPECT_EQ(write_events({2, 3, 4, 5}), (flags{false, false, true, true}));
+  EXPECT_EQ(retries.load(), 1U) << "the plain INSERT met events 2 and 3";
+  EXPECT_EQ(write_events({6, 7}), (flags{true, true}));
+  EXPECT_EQ(retries.load(), 1U) << "within the minute after a resend: ON CONFLICT at once";
+  set_writer_thread_settings({.duplicate_retries = &retries, .on_conflict_after_duplicate = {}});
+  EXPECT_EQ(write_events({8}), (flags{true}));
+  EXPECT_EQ(retries.load(), 1U) << "no resend: the plain INSERT stored it";
+  EXPECT_EQ(write_events({9, 9}), (flags{true, false}));
+  EXPECT_EQ(retries.load(), 2U) << "the same event twice in one batch";
+  EXPECT_EQ(write_events({7, 10}), (flags{false, true}));
+  EXPECT_EQ(retries.load(), 3U);
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) || ' ' || count(DISTINCT event_id) FROM caliper.event_rows"),
+            "10 10");
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT count(*) FROM caliper.sessions"),
+            pg_test_env::scalar(url_, "SELECT count(DISTINCT session_id) FROM caliper.session_events"));
+  set_writer_thread_settings({});
 }
 
 // A session whose LoggedIn was stored with its IRI in place (caliper.write_events: a server of

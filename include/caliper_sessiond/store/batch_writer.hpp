@@ -49,6 +49,7 @@ struct writer_stats {
   std::atomic<std::uint64_t> standby_refusals{0}; ///< connections dropped: the server was in recovery
   std::atomic<std::uint64_t> text_keys_asked{0};  ///< long texts whose key was asked of the database
   std::atomic<std::uint64_t> text_key_cache_resets{0};  ///< a thread's key memory forgot everything at its bound
+  std::atomic<std::uint64_t> duplicate_retries{0};  ///< batches written again with ON CONFLICT: a resent event
 };
 
 class batch_writer final : public event_sink {
