@@ -8,6 +8,9 @@
 #   bench/session_trigger_ab.sh /tmp/caliper-compact.XXXXXX/pg users012 users users_nosessions
 #   ROWS=200000 (the first rows of the staging table, campus shape), BATCH=1000, ROUNDS=5
 #
+# A database named DB+plain is the same database, its rows inserted without ON CONFLICT DO
+# NOTHING, as the writer's first try since it stopped using it for every batch.
+#
 # The databases are compact_storage.sh's `users*` layouts: public.stage holds the rows with the
 # keys the writer sends since 012. Prints per database the median backend CPU µs per event and
 # the rounds, and each one's median against the last database's (the trigger's share when the
@@ -25,16 +28,19 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cols="event_id, source, action, event_time, user_ref, user_lms_id, user_external_id, session_tail, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail"
-script=$work/batches.sql
-{
-  echo "SELECT pg_backend_pid() AS pid \\gset"
-  echo "\\setenv CALIPER_PID :pid"
-  echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu0"
-  for ((lo = 0; lo < rows; lo += batch)); do
-    echo "INSERT INTO caliper.event_rows ($cols) SELECT $cols FROM public.stage WHERE n > $lo AND n <= $((lo + batch)) ORDER BY n ON CONFLICT DO NOTHING RETURNING event_id, event_time \\g /dev/null"
-  done
-  echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu1"
-} >"$script"
+for mode in conflict plain; do
+  conflict=""
+  [[ $mode == plain ]] || conflict="ON CONFLICT DO NOTHING "
+  {
+    echo "SELECT pg_backend_pid() AS pid \\gset"
+    echo "\\setenv CALIPER_PID :pid"
+    echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu0"
+    for ((lo = 0; lo < rows; lo += batch)); do
+      echo "INSERT INTO caliper.event_rows ($cols) SELECT $cols FROM public.stage WHERE n > $lo AND n <= $((lo + batch)) ORDER BY n ${conflict}RETURNING event_id, event_time \\g /dev/null"
+    done
+    echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu1"
+  } >"$work/batches-$mode.sql"
+done
 
 cpu_us_per_event() {
   python3 - "$work" "$rows" <<'PY'
@@ -51,9 +57,11 @@ PY
 declare -A results
 for ((r = 1; r <= rounds; ++r)); do
   for db in "$@"; do
-    rel=$(q "$db" -c "SELECT coalesce(to_regclass('caliper.session_rows'), 'caliper.sessions'::regclass)")
-    q "$db" -c "TRUNCATE caliper.event_rows, $rel" -c "VACUUM ANALYZE caliper.event_rows, $rel" -c "CHECKPOINT"
-    q "$db" -f "$script" >/dev/null
+    real=${db%+plain} mode=conflict
+    [[ $db == *+plain ]] && mode=plain
+    rel=$(q "$real" -c "SELECT coalesce(to_regclass('caliper.session_rows'), 'caliper.sessions'::regclass)")
+    q "$real" -c "TRUNCATE caliper.event_rows, $rel" -c "VACUUM ANALYZE caliper.event_rows, $rel" -c "CHECKPOINT"
+    q "$real" -f "$work/batches-$mode.sql" >/dev/null
     results[$db]+="$(cpu_us_per_event) "
   done
   echo "round $r: $(for db in "$@"; do v=${results[$db]% }; printf '%s %s  ' "$db" "${v##* }"; done)" >&2
