@@ -1,4 +1,4 @@
--- The sessions trigger, cheaper and steady (issue 12 item 3). Two changes to 013's
+-- The sessions trigger, cheaper and steady (issue 12 item 3). Three changes to 013's
 -- caliper.sessions_after_insert; the merge rules, and what caliper.sessions shows, are 013's.
 --
 -- One sort per batch. 013 computed each session's user, external id and end reason with ordered
@@ -7,8 +7,9 @@
 -- once by session; two window passes over that order find each session's instants (its first
 -- LoggedIn, first event, first end) and the users at its anchor, and the grouping reads the same
 -- order with plain min/max. Two users at the anchor instant (a tie, rare) still go to the smaller
--- IRI, read only then. Side by side (bench/session_trigger_ab.sh, 200k campus rows, medians of
--- 9): 22.8 -> 20.1 µs of backend CPU per event; the same sessions (md5 of caliper.session_rows).
+-- IRI, read only then. Side by side (bench/session_trigger_ab.sh, 200k campus rows in batches
+-- of 1,000, medians of 9): 22.8 -> 20.1 µs of backend CPU per event; the same sessions (md5 of
+-- caliper.session_rows).
 -- One refinement: of the anchor's events of the chosen user, 013 took the external id of an
 -- arbitrary one (null or not); now the smallest that is not null.
 --
@@ -20,12 +21,24 @@
 -- tens of thousands of rows (a backfill, a large database.batch_max_events) paid it until it
 -- closed. JIT pays for long analytic queries, not for this: jit = off for the function only.
 --
+-- One plan per connection. The trigger's statements read PL/pgSQL variables (whether the batch
+-- has rows with texts in place, and their keys), so PostgreSQL may plan them again for every
+-- batch with the values in place (a custom plan): it does when that plan looks cheaper than
+-- the generic one, as it does here once the branch for texts in place folds away. Planning the
+-- window passes then cost more than running them on a small batch: 150 µs per event in batches
+-- of 10 rows (013: 66). plan_cache_mode = force_generic_plan plans each statement once per
+-- connection. Side by side with 013 (bench/README.md): 57 against 56.5 µs per event in batches
+-- of 10, 350 against 370 in batches of 1, 13.9 against 15.2 in batches of 1,000. No plan
+-- choice here depends on the batch's size: the key check estimates a few distinct keys
+-- whatever the size, and the rest is a sort, window passes and an aggregate over the batch.
+--
 -- Locks: none on tables; writers take the new function at their next batch.
 
 CREATE OR REPLACE FUNCTION caliper.sessions_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $fn$
 DECLARE
   mixed boolean;

@@ -200,6 +200,14 @@ TEST_F(sessions_pgtest, the_trigger_is_never_compiled_by_jit) {
   EXPECT_EQ(sessions().size(), 1U);
 }
 
+// Planned once per connection, not for every batch (sql/014: planning cost more than running
+// on batches of a few rows).
+TEST_F(sessions_pgtest, the_trigger_plans_its_statements_once_per_connection) {
+  EXPECT_EQ(pg_test_env::scalar(url_, "SELECT array_to_string(proconfig, ' ') FROM pg_proc "
+                                      "WHERE oid = 'caliper.sessions_after_insert'::regproc"),
+            "search_path=pg_catalog, pg_temp jit=off plan_cache_mode=force_generic_plan");
+}
+
 // Events of up to 40 sessions with every complication, delivered in 6 different orders and batchings:
 // the rows must be those of the first delivery every time.
 TEST_F(sessions_pgtest, any_order_and_batching_gives_the_same_rows) {
