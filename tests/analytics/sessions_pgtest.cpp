@@ -2,10 +2,7 @@
 // batching and repetition of its events.
 #include <gtest/gtest.h>
 
-#include <libpq-fe.h>
-
 #include <algorithm>
-#include <memory>
 #include <random>
 
 #include "analytics_test_support.hpp"
@@ -169,22 +166,11 @@ TEST_F(sessions_pgtest, a_tie_at_the_first_event_goes_to_the_smaller_user_iri) {
 TEST_F(sessions_pgtest, the_trigger_is_never_compiled_by_jit) {
   if (pg_test_env::scalar(url_, "SELECT pg_jit_available()") != "t")
     GTEST_SKIP() << "this PostgreSQL has no JIT provider (llvmjit): nothing to check";
-  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url_.c_str()), &PQfinish);
-  ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
-  std::vector<std::string> plans;
-  PQsetNoticeProcessor(
-      conn.get(), [](void* out, const char* message) { static_cast<std::vector<std::string>*>(out)->push_back(message); },
-      &plans);
-  const auto run = [&](const std::string& sql) {
-    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), sql.c_str()), &PQclear);
-    const auto status = PQresultStatus(r.get());
-    ASSERT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(conn.get());
-  };
-  run("SET jit_above_cost = 0; SET jit_inline_above_cost = -1; SET jit_optimize_above_cost = -1; "
-      "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; "
-      "SET auto_explain.log_level = notice; SET client_min_messages = notice");
-  run(insert_batch_sql({{uuid(1), "LoggedIn", "2026-09-07 08:00:00+00", "u1", "s1"}}));
-  run(insert_batch_sql({{uuid(2), "LoggedOut", "2026-09-07 09:00:00+00", "u1", "s1"}}));
+  const auto plans = pg_test_env::plans_of(
+      url_,
+      {insert_batch_sql({{uuid(1), "LoggedIn", "2026-09-07 08:00:00+00", "u1", "s1"}}),
+       insert_batch_sql({{uuid(2), "LoggedOut", "2026-09-07 09:00:00+00", "u1", "s1"}})},
+      "SET jit_above_cost = 0; SET jit_inline_above_cost = -1; SET jit_optimize_above_cost = -1");
   std::size_t trigger_plans = 0, compiled = 0;
   for (const auto& p : plans) {
     if (p.find("new_events") == std::string::npos) continue;  // the transition table: the trigger's

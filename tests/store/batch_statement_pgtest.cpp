@@ -316,6 +316,26 @@ TEST_F(text_keys_pgtest, a_resent_event_sends_the_batch_again_with_on_conflict) 
   set_writer_thread_settings({});
 }
 
+// caliper.text_keys is planned for every call (sql/015). A connection that began on a nearly
+// empty caliper.texts (analyzed so) had a generic plan cached that scanned the whole table;
+// once the table has grown (20,000 texts, not analyzed yet), its lookup goes by the digest's
+// index.
+TEST_F(text_keys_pgtest, text_keys_looks_texts_up_by_index_after_the_table_grew) {
+  std::vector<std::string> statements{"SELECT count(*) FROM caliper.text_keys(ARRAY['first'])", "ANALYZE caliper.texts"};
+  for (int i = 0; i < 8; ++i)
+    statements.push_back("SELECT count(*) FROM caliper.text_keys(ARRAY['early " + std::to_string(i) + "'])");
+  statements.push_back("INSERT INTO caliper.texts (digest, value) SELECT caliper.text_digest('grown ' || n), "
+                       "'grown ' || n FROM generate_series(1, 20000) AS n");
+  statements.push_back("SELECT count(*) FROM caliper.text_keys(ARRAY['late 1', 'late 2'])");
+  const auto plans = pg_test_env::plans_of(url_, statements);
+  const auto last = std::find_if(plans.rbegin(), plans.rend(), [](const std::string& p) {
+    return p.find("SELECT t.id, t.value FROM caliper.texts AS t WHERE t.digest = ANY (wanted)") != std::string::npos;
+  });
+  ASSERT_NE(last, plans.rend()) << plans.size() << " plans, none of text_keys' lookup";
+  EXPECT_EQ(last->find("Seq Scan"), std::string::npos) << *last;
+  EXPECT_NE(last->find("Index"), std::string::npos) << *last;
+}
+
 // A session whose LoggedIn was stored with its IRI in place (caliper.write_events: a server of
 // the version before 011, or a loader) and whose LoggedOut the writer stores as prefix and tail
 // is one session.

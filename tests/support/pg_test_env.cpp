@@ -135,6 +135,26 @@ std::vector<std::vector<std::string>> pg_test_env::query(const std::string& url,
   return rows;
 }
 
+std::vector<std::string> pg_test_env::plans_of(const std::string& url, const std::vector<std::string>& statements,
+                                               const std::string& settings) {
+  auto c = connect_or_throw(url);
+  std::vector<std::string> plans;
+  PQsetNoticeProcessor(
+      c.get(), [](void* out, const char* message) { static_cast<std::vector<std::string>*>(out)->push_back(message); },
+      &plans);
+  std::vector<std::string> all{"LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; "
+                               "SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice; "
+                               "SET client_min_messages = notice; " + settings};
+  all.insert(all.end(), statements.begin(), statements.end());
+  for (const auto& sql : all) {
+    result_ptr r(PQexec(c.get(), sql.c_str()));
+    const auto st = PQresultStatus(r.get());
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+      throw std::runtime_error("query failed: " + sql + ": " + PQerrorMessage(c.get()));
+  }
+  return plans;
+}
+
 std::string pg_test_env::scalar(const std::string& url, const std::string& sql) {
   const auto rows = query(url, sql);
   if (rows.size() != 1 || rows[0].size() != 1) throw std::runtime_error("not a scalar: " + sql);

@@ -27,6 +27,12 @@ public:
   /// The single value of a one-row, one-column query.
   static std::string scalar(const std::string& url, const std::string& sql);
 
+  /// Runs `statements` in turn on one connection with auto_explain logging every plan, nested
+  /// ones too, as notices (`settings` first: e.g. forcing JIT on); returns the plans' texts.
+  /// Throws std::runtime_error when a statement fails.
+  static std::vector<std::string> plans_of(const std::string& url, const std::vector<std::string>& statements,
+                                           const std::string& settings = "");
+
   /// Waits until `url` accepts a connection, for at most `seconds`.
   static bool wait_until_reachable(const std::string& url, int seconds);
 

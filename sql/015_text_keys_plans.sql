@@ -1,0 +1,16 @@
+-- caliper.text_keys plans its statements for every call, with the texts asked for in place.
+--
+-- Its statements find texts by `digest = ANY (wanted)`. PL/pgSQL caches a generic plan after a
+-- connection's first calls. A writer that began on a new database planned it while
+-- caliper.texts was nearly empty, and analyzed so by autovacuum: a sequential scan comparing
+-- every row with every text asked for. The plan stayed, the table grew, and every call read the
+-- whole table until the next analyze made the plan again. Measured in bench/run's memory phase
+-- (a new database, 21,000 events/s): the writer stored 5,000-6,000 events/s for the first
+-- 12-16 s instead of 30,000-50,000 (perf: byteaeq, ExecEvalScalarArrayOp, memcmp and detoasting,
+-- 35% of the machine's samples), and its backlog held 140-190 MB in the server instead of
+-- 64-65. With plan_cache_mode = force_custom_plan each call is planned knowing the texts it
+-- asks for and the table's size now. The writer calls it only for texts it has not asked for
+-- within 6 hours, so the planning is rare once it runs.
+--
+-- Locks: none on tables.
+ALTER FUNCTION caliper.text_keys(text[]) SET plan_cache_mode = force_custom_plan;
