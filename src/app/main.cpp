@@ -140,6 +140,7 @@ cs::journal::journal_options journal_options(const cs::config::config& cfg) {
   o.max_bytes = cfg.journal.max_bytes;
   o.segment_bytes = cfg.journal.segment_bytes;
   o.drain_inflight_events = cfg.journal.drain_inflight_events;
+  o.memory_bytes = cfg.journal.memory_bytes;
   o.retain = std::chrono::seconds(cfg.journal.retain_seconds);  // issue 14
   return o;
 }

@@ -176,6 +176,7 @@ void read_settings(reader& r, config& c) {
   r.number("journal", "max_bytes", j.max_bytes, 256 * 1024, 1LL << 50);
   r.number("journal", "segment_bytes", j.segment_bytes, 16 * 1024, 1LL << 32);
   r.number("journal", "drain_inflight_events", j.drain_inflight_events, 1, 10'000'000);
+  r.number("journal", "memory_bytes", j.memory_bytes, 0, 1LL << 40);
   r.number("journal", "retain_seconds", j.retain_seconds, 0, 7 * 86400);  // issue 14
 
   auto& i = c.ingest;

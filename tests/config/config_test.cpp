@@ -165,6 +165,7 @@ TEST(config, journal_settings_from_environment) {
                                                      {"CALIPER_JOURNAL_MAX_BYTES", "1048576"},
                                                      {"CALIPER_JOURNAL_SEGMENT_BYTES", "65536"},
                                                      {"CALIPER_JOURNAL_DRAIN_INFLIGHT_EVENTS", "500"},
+                                                     {"CALIPER_JOURNAL_MEMORY_BYTES", "0"},
                                                      {"CALIPER_DATABASE_DRAIN_TIMEOUT_MS", "2500"}}));
   ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
   EXPECT_FALSE(r.cfg.journal.enabled());
@@ -172,6 +173,10 @@ TEST(config, journal_settings_from_environment) {
   EXPECT_EQ(r.cfg.journal.max_bytes, 1048576u);
   EXPECT_EQ(r.cfg.journal.segment_bytes, 65536u);
   EXPECT_EQ(r.cfg.journal.drain_inflight_events, 500u);
+  EXPECT_EQ(r.cfg.journal.memory_bytes, 0u);
+  EXPECT_EQ(cfg::load(fixture("minimal.toml"), env_of({})).cfg.journal.memory_bytes, 64u << 20);
+  EXPECT_TRUE(has_problem(cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_JOURNAL_MEMORY_BYTES", "-1"}})),
+                          "journal.memory_bytes"));
   EXPECT_EQ(r.cfg.database.drain_timeout, std::chrono::milliseconds(2500));
 }
 

@@ -71,6 +71,8 @@ struct journal_config {
   std::uint64_t max_bytes = 1ull << 30;       ///< journal bytes on disk; past it requests get 503
   std::uint64_t segment_bytes = 64ull << 20;  ///< size at which a new segment file starts
   std::size_t drain_inflight_events = 20'000; ///< events handed to the writer and not yet committed
+  /// Memory for durable records not yet handed to the writer; past it they are read back from disk.
+  std::uint64_t memory_bytes = 64ull << 20;
   // Issue 14: committed records kept this long, replayed when the database turns out to be
   // another server or timeline (a failover may have lost asynchronously replicated commits).
   std::uint32_t retain_seconds = 600;
