@@ -56,6 +56,7 @@ std::optional<pg::error> write_with_arrays(const pg::connection& conn,
 /// are asked of caliper.text_keys first, one more round trip. Then one plain INSERT, without
 /// ON CONFLICT; when an event is already stored (23505) the batch is written again with
 /// ON CONFLICT DO NOTHING, and so are the thread's batches for a minute after (settings below).
+/// Hence outside a transaction block only: inside one, the failed INSERT would abort it.
 /// Prepared by prepare_array_statement.
 std::optional<pg::error> write_with_binary_arrays(const pg::connection& conn,
                                                   std::span<const event_row> rows,

@@ -137,8 +137,8 @@ std::vector<std::vector<std::string>> pg_test_env::query(const std::string& url,
 
 std::vector<std::string> pg_test_env::plans_of(const std::string& url, const std::vector<std::string>& statements,
                                                const std::string& settings) {
+  std::vector<std::string> plans;  // outlives the connection, which writes its notices into it
   auto c = connect_or_throw(url);
-  std::vector<std::string> plans;
   PQsetNoticeProcessor(
       c.get(), [](void* out, const char* message) { static_cast<std::vector<std::string>*>(out)->push_back(message); },
       &plans);
