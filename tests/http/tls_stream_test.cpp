@@ -147,15 +147,23 @@ TEST_F(tls_stream_test, idle_connection_holds_no_record_buffers) {
         std::array<char, 64> buf;
         auto [ec, n] = co_await server->async_read_some(net::buffer(buf), nothrow);
         EXPECT_EQ(std::string(buf.data(), n), "ping");
-        const std::string pong = "pong";
-        co_await server->async_write_some(net::buffer(pong), nothrow);
+        // Two buffers, as a response's head and body: copied into one record.
+        const std::string po = "po", ng = "ng";
+        const std::array<net::const_buffer, 2> pong{net::buffer(po), net::buffer(ng)};
+        auto [wec, wn] = co_await server->async_write_some(pong, nothrow);
+        EXPECT_FALSE(wec) << wec.message();
+        EXPECT_EQ(wn, 4u);
       }(),
       [&]() -> net::awaitable<void> {
         co_await client->async_handshake(net::ssl::stream_base::client, nothrow);
         co_await net::async_write(*client, net::buffer(std::string("ping")), nothrow);
         std::array<char, 64> buf;
         co_await net::async_read(*client, net::buffer(buf, 4), nothrow);
+        EXPECT_EQ(std::string(buf.data(), 4), "pong");
       }());
+  // The copy of a multi-buffer write lives only while the write does (it was 16 KiB kept for
+  // the connection's life: 16 MB of 1,000 idle connections).
+  EXPECT_FALSE(server->holds_write_area());
   // SSL_MODE_RELEASE_BUFFERS: with nothing pending, neither record buffer is allocated.
   EXPECT_NE(SSL_get_mode(server->native_handle()) & SSL_MODE_RELEASE_BUFFERS, 0u);
   EXPECT_EQ(SSL_has_pending(server->native_handle()), 0);
