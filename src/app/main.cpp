@@ -21,6 +21,7 @@
 #include "import_command.hpp"
 #include "log_sink.hpp"
 #include "maintenance_loop.hpp"
+#include "memory_trimmer.hpp"
 #include "operator_commands.hpp"
 #include "systemd_notify.hpp"
 
@@ -132,6 +133,14 @@ void register_maintenance_metrics(cs::metrics::registry& m, const cs::app::maint
   m.gauge("caliper_partitions_deferred_months",
           "Months whose partition the last maintenance run left for a later one (rows wait in the default partition).",
           [&s] { return static_cast<double>(s.deferred_months.load()); });
+}
+
+void register_memory_trim_metrics(cs::metrics::registry& m, const cs::app::memory_trim_stats& s) {
+  m.counter_fn("caliper_memory_trims_total",
+               "Times freed heap memory was given back to the system (server.memory_trim_interval_ms).", "",
+               [&s] { return static_cast<double>(s.runs.load()); });
+  m.counter_fn("caliper_memory_trim_seconds_total", "Time spent giving freed heap memory back to the system.", "",
+               [&s] { return static_cast<double>(s.micros.load()) / 1e6; });
 }
 
 cs::journal::journal_options journal_options(const cs::config::config& cfg) {
@@ -275,6 +284,8 @@ int run_serve(const cs::config::config& cfg, const std::string& config_path) {
                                         .max_new_partitions = cfg.database.partitions_max_per_run},
                                        std::chrono::minutes(cfg.database.maintenance_interval_minutes));
   register_maintenance_metrics(metrics, maintenance.stats());
+  cs::app::memory_trimmer trimmer(cfg.server.memory_trim_interval);
+  register_memory_trim_metrics(metrics, trimmer.stats());
   sd::notify_ready();
   sd::notify_status("serving");
   server.run(std::move(hooks));

@@ -145,6 +145,9 @@ void read_settings(reader& r, config& c) {
   std::int64_t keepalive_s = s.keepalive_max.count();
   r.number("server", "keepalive_max_seconds", keepalive_s, 1, 7 * 24 * 3600);
   s.keepalive_max = std::chrono::seconds(keepalive_s);
+  std::int64_t trim_ms = s.memory_trim_interval.count();
+  r.number("server", "memory_trim_interval_ms", trim_ms, 0, 3'600'000);
+  s.memory_trim_interval = std::chrono::milliseconds(trim_ms);
   r.text("server", "tls_ciphers", s.tls_ciphers);
   r.text("server", "metrics_listen", s.metrics_listen);
 

@@ -278,6 +278,7 @@ TEST(config, server_hardening_defaults) {
   EXPECT_EQ(s.keepalive_max, std::chrono::seconds(3600));
   EXPECT_EQ(s.tls_ciphers, cfg::default_tls_ciphers);
   EXPECT_EQ(s.metrics_listen, "");
+  EXPECT_EQ(s.memory_trim_interval, std::chrono::milliseconds(10'000));
 }
 
 TEST(config, server_hardening_settings_from_environment) {
@@ -286,7 +287,8 @@ TEST(config, server_hardening_settings_from_environment) {
                                                      {"CALIPER_SERVER_KEEPALIVE_MAX_REQUESTS", "3"},
                                                      {"CALIPER_SERVER_KEEPALIVE_MAX_SECONDS", "60"},
                                                      {"CALIPER_SERVER_TLS_CIPHERS", "ECDHE+AESGCM"},
-                                                     {"CALIPER_SERVER_METRICS_LISTEN", "127.0.0.1:9464"}}));
+                                                     {"CALIPER_SERVER_METRICS_LISTEN", "127.0.0.1:9464"},
+                                                     {"CALIPER_SERVER_MEMORY_TRIM_INTERVAL_MS", "0"}}));
   ASSERT_TRUE(r.ok()) << r.problems.front().key << ": " << r.problems.front().message;
   const auto& s = r.cfg.server;
   EXPECT_EQ(s.max_connections_per_ip, 8u);
@@ -296,6 +298,7 @@ TEST(config, server_hardening_settings_from_environment) {
   EXPECT_EQ(s.tls_ciphers, "ECDHE+AESGCM");
   EXPECT_EQ(s.metrics_host, "127.0.0.1");
   EXPECT_EQ(s.metrics_port, 9464);
+  EXPECT_EQ(s.memory_trim_interval, std::chrono::milliseconds(0));  // 0: never
 }
 
 TEST(config, server_hardening_values_out_of_range_are_problems) {
@@ -306,6 +309,13 @@ TEST(config, server_hardening_values_out_of_range_are_problems) {
            {"CALIPER_SERVER_KEEPALIVE_MAX_SECONDS", "server.keepalive_max_seconds"}}) {
     EXPECT_TRUE(has_problem(cfg::load(fixture("minimal.toml"), env_of({{var, "0"}})), key)) << var;
   }
+}
+
+TEST(config, memory_trim_interval_out_of_range_is_a_problem) {
+  for (const char* v : {"-1", "3600001", "often"})
+    EXPECT_TRUE(has_problem(cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_MEMORY_TRIM_INTERVAL_MS", v}})),
+                            "server.memory_trim_interval_ms"))
+        << v;
 }
 
 TEST(config, cipher_list_that_selects_nothing_is_a_problem) {

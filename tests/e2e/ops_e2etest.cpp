@@ -214,7 +214,7 @@ TEST(ops_threads_e2e, threads_carry_names_that_say_what_they_do) {
   server_process::options o;
   o.database_url = env->create_database("ops_threads");
   o.durability = "journal";
-  o.extra_toml = "threads = 2\n";
+  o.extra_toml = "threads = 2\nmemory_trim_interval_ms = 20\n";
   server_process server(o);
   ASSERT_TRUE(server.start()) << server.log();
   const std::string task_dir = "/proc/" + std::to_string(server.pid()) + "/task";
@@ -224,7 +224,14 @@ TEST(ops_threads_e2e, threads_carry_names_that_say_what_they_do) {
     while (!name.empty() && name.back() == '\n') name.pop_back();
     names.insert(name);
   }
-  for (const char* want : {"caliper-session", "io-1", "journal-flush", "journal-drain", "pg-writer-0"})
+  for (const char* want : {"caliper-session", "io-1", "journal-flush", "journal-drain", "pg-writer-0", "memory-trim"})
     EXPECT_TRUE(names.count(want)) << "no thread named " << want;
+  // The memory trimmer runs at its interval (server.memory_trim_interval_ms) and says so.
+  std::string metrics;
+  EXPECT_TRUE(eventually([&] {
+    metrics = server.request("GET", "/metrics").body;
+    const auto at = metrics.find("\ncaliper_memory_trims_total ");
+    return at != std::string::npos && metrics.compare(at, 30, "\ncaliper_memory_trims_total 0\n") != 0;
+  })) << metrics;
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }

@@ -45,6 +45,8 @@ struct server_config {
   std::string metrics_listen;                           ///< plain-HTTP /metrics listener; "" = main port
   std::string metrics_host;                             ///< from `metrics_listen`
   std::uint16_t metrics_port = 0;                       ///< from `metrics_listen`
+  /// How often freed heap memory is given back to the system (malloc_trim); 0 = never.
+  std::chrono::milliseconds memory_trim_interval{10'000};
 };
 
 struct database_config {
