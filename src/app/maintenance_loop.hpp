@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "caliper_sessiond/metrics/thread_name.hpp"
 #include "caliper_sessiond/store/maintenance.hpp"
 
 namespace caliper_sessiond::app {
@@ -26,7 +27,9 @@ struct maintenance_stats {
 class maintenance_loop {
 public:
   maintenance_loop(std::string url, store::maintenance_options options, std::chrono::minutes every)
-      : url_(std::move(url)), options_(options), every_(every), thread_([this] { run(); }) {}
+      : url_(std::move(url)), options_(options), every_(every), thread_([this] { run(); }) {
+    metrics::name_thread(thread_, "maintenance");
+  }
   ~maintenance_loop() {
     {
       std::lock_guard lock(mutex_);

@@ -224,7 +224,8 @@ TEST(ops_threads_e2e, threads_carry_names_that_say_what_they_do) {
     while (!name.empty() && name.back() == '\n') name.pop_back();
     names.insert(name);
   }
-  for (const char* want : {"caliper-session", "io-1", "journal-flush", "journal-drain", "pg-writer-0", "memory-trim"})
+  for (const char* want : {"caliper-session", "io-1", "journal-flush", "journal-drain", "pg-writer-0", "memory-trim",
+                           "maintenance"})
     EXPECT_TRUE(names.count(want)) << "no thread named " << want;
   // The memory trimmer runs at its interval (server.memory_trim_interval_ms) and says so.
   std::string metrics;
