@@ -6,14 +6,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <utility>
 
-#include "caliper_sessiond/metrics/thread_name.hpp"
 #include "caliper_sessiond/store/maintenance.hpp"
+#include "periodic_thread.hpp"
 
 namespace caliper_sessiond::app {
 
@@ -27,40 +25,25 @@ struct maintenance_stats {
 class maintenance_loop {
 public:
   maintenance_loop(std::string url, store::maintenance_options options, std::chrono::minutes every)
-      : url_(std::move(url)), options_(options), every_(every), thread_([this] { run(); }) {
-    metrics::name_thread(thread_, "maintenance");
-  }
-  ~maintenance_loop() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  maintenance_loop(const maintenance_loop&) = delete;
-  maintenance_loop& operator=(const maintenance_loop&) = delete;
+      : url_(std::move(url)),
+        options_(options),
+        every_(every),
+        thread_("maintenance", every, periodic_thread::first_run::at_start, [this] { run_once(); }) {}
 
   const maintenance_stats& stats() const noexcept { return stats_; }
 
 private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stop_) {
-      lock.unlock();
-      const auto r = store::run_maintenance(url_, options_);
-      if (!r.ok) spdlog::warn("maintenance: {} (retried in {} min)", r.error, every_.count());
-      for (const auto& a : r.actions) spdlog::info("maintenance: {}", a);
-      stats_.partitions_created.fetch_add(static_cast<std::uint64_t>(r.created));
-      if (r.ok) stats_.deferred_months.store(r.deferred_months);
-      if (r.deferred_months > 0) {
-        stats_.cap_hits.fetch_add(1);
-        spdlog::warn("maintenance: created the most partitions one run may (database.partitions_max_per_run = {}); {} "
-                     "more months wait in the default partition for the next runs, every {} min",
-                     options_.max_new_partitions, r.deferred_months, every_.count());
-      }
-      lock.lock();
-      cv_.wait_for(lock, every_, [this] { return stop_; });
+  void run_once() {
+    const auto r = store::run_maintenance(url_, options_);
+    if (!r.ok) spdlog::warn("maintenance: {} (retried in {} min)", r.error, every_.count());
+    for (const auto& a : r.actions) spdlog::info("maintenance: {}", a);
+    stats_.partitions_created.fetch_add(static_cast<std::uint64_t>(r.created));
+    if (r.ok) stats_.deferred_months.store(r.deferred_months);
+    if (r.deferred_months > 0) {
+      stats_.cap_hits.fetch_add(1);
+      spdlog::warn("maintenance: created the most partitions one run may (database.partitions_max_per_run = {}); {} "
+                   "more months wait in the default partition for the next runs, every {} min",
+                   options_.max_new_partitions, r.deferred_months, every_.count());
     }
   }
 
@@ -68,10 +51,7 @@ private:
   store::maintenance_options options_;
   std::chrono::minutes every_;
   maintenance_stats stats_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  ///< last: starts once everything above is ready
+  periodic_thread thread_;  ///< last: starts once everything above is ready
 };
 
 }  // namespace caliper_sessiond::app

@@ -10,12 +10,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
+#include <optional>
 
-#include "caliper_sessiond/metrics/thread_name.hpp"
+#include "periodic_thread.hpp"
 
 namespace caliper_sessiond::app {
 
@@ -28,45 +26,25 @@ struct memory_trim_stats {
 class memory_trimmer {
 public:
   /// every == 0: never trims, starts no thread.
-  explicit memory_trimmer(std::chrono::milliseconds every) : every_(every) {
-    if (every_.count() <= 0) return;
-    thread_ = std::thread([this] { run(); });
-    metrics::name_thread(thread_, "memory-trim");
+  explicit memory_trimmer(std::chrono::milliseconds every) {
+    if (every.count() > 0)
+      thread_.emplace("memory-trim", every, periodic_thread::first_run::after_interval, [this] { trim(); });
   }
-  ~memory_trimmer() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  memory_trimmer(const memory_trimmer&) = delete;
-  memory_trimmer& operator=(const memory_trimmer&) = delete;
 
-  bool running() const noexcept { return thread_.joinable(); }
+  bool running() const noexcept { return thread_.has_value(); }
   const memory_trim_stats& stats() const noexcept { return stats_; }
 
 private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!cv_.wait_for(lock, every_, [this] { return stop_; })) {
-      lock.unlock();
-      const auto start = std::chrono::steady_clock::now();
-      ::malloc_trim(0);
-      const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-      stats_.micros.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
-      stats_.runs.fetch_add(1, std::memory_order_release);
-      lock.lock();
-    }
+  void trim() {
+    const auto start = std::chrono::steady_clock::now();
+    ::malloc_trim(0);
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    stats_.micros.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
+    stats_.runs.fetch_add(1, std::memory_order_release);
   }
 
-  std::chrono::milliseconds every_;
   memory_trim_stats stats_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  ///< last: starts once everything above is ready
+  std::optional<periodic_thread> thread_;  ///< last: starts once everything above is ready
 };
 
 }  // namespace caliper_sessiond::app
