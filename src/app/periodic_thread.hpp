@@ -3,10 +3,13 @@
 /// its condition variable and the join that the server's background loops (maintenance, memory
 /// trim) would each write again.
 
+#include <pthread.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 
@@ -21,8 +24,8 @@ public:
   /// Runs `work` every `every` on a thread named `name` (first at once, or after one interval).
   /// Destruction wakes the thread and joins it; a run in progress finishes first.
   periodic_thread(std::string_view name, std::chrono::milliseconds every, first_run first, std::function<void()> work)
-      : every_(every), work_(std::move(work)), thread_([this, first] { run(first); }) {
-    metrics::name_thread(thread_, name);
+      : name_(name.substr(0, 15)), every_(every), work_(std::move(work)), thread_([this, first] { run(first); }) {
+    metrics::name_thread(thread_, name_);  // there before the creator goes on
   }
   ~periodic_thread() {
     {
@@ -37,6 +40,8 @@ public:
 
 private:
   void run(first_run first) {
+    // Also named from inside: the creator's call may come after the first run has begun.
+    pthread_setname_np(pthread_self(), name_.c_str());
     std::unique_lock lock(mutex_);
     if (first == first_run::after_interval && cv_.wait_for(lock, every_, [this] { return stop_; })) return;
     while (!stop_) {
@@ -47,6 +52,7 @@ private:
     }
   }
 
+  std::string name_;
   std::chrono::milliseconds every_;
   std::function<void()> work_;
   std::mutex mutex_;

@@ -147,7 +147,12 @@ void read_settings(reader& r, config& c) {
   s.keepalive_max = std::chrono::seconds(keepalive_s);
   std::int64_t trim_ms = s.memory_trim_interval.count();
   r.number("server", "memory_trim_interval_ms", trim_ms, 0, 3'600'000);
-  s.memory_trim_interval = std::chrono::milliseconds(trim_ms);
+  if (trim_ms > 0 && trim_ms < 1000) {
+    // A trim takes ~2 ms and holds each allocator arena's lock while it trims that arena.
+    r.add("server", "memory_trim_interval_ms", "must be 0 (never) or at least 1000, not " + std::to_string(trim_ms));
+  } else {
+    s.memory_trim_interval = std::chrono::milliseconds(trim_ms);
+  }
   r.text("server", "tls_ciphers", s.tls_ciphers);
   r.text("server", "metrics_listen", s.metrics_listen);
 

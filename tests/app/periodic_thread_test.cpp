@@ -28,12 +28,17 @@ TEST(periodic_thread, at_start_runs_at_once_and_destruction_ends_the_wait) {
 }
 
 TEST(periodic_thread, after_interval_waits_one_interval_first) {
+  using clock = std::chrono::steady_clock;
   std::atomic<int> runs{0};
-  {
-    app::periodic_thread t("test-periodic", std::chrono::hours(1), app::periodic_thread::first_run::after_interval,
-                           [&] { ++runs; });
-  }
-  EXPECT_EQ(runs.load(), 0) << "ran before its first interval";
+  std::atomic<clock::rep> first_at{0};
+  const auto constructed = clock::now();
+  app::periodic_thread t("test-periodic", 50ms, app::periodic_thread::first_run::after_interval, [&] {
+    if (runs.load() == 0) first_at = clock::now().time_since_epoch().count();
+    ++runs;
+  });
+  ASSERT_TRUE(eventually([&] { return runs.load() >= 1; }));
+  const auto first = clock::time_point(clock::duration(first_at.load()));
+  EXPECT_GE(first - constructed, 50ms) << "ran before its first interval";
 }
 
 TEST(periodic_thread, runs_again_every_interval_on_a_named_thread) {

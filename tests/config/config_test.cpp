@@ -312,7 +312,7 @@ TEST(config, server_hardening_values_out_of_range_are_problems) {
 }
 
 TEST(config, memory_trim_interval_out_of_range_is_a_problem) {
-  for (const char* v : {"-1", "3600001", "often"})
+  for (const char* v : {"-1", "1", "999", "3600001", "often"})
     EXPECT_TRUE(has_problem(cfg::load(fixture("minimal.toml"), env_of({{"CALIPER_SERVER_MEMORY_TRIM_INTERVAL_MS", v}})),
                             "server.memory_trim_interval_ms"))
         << v;

@@ -214,7 +214,7 @@ TEST(ops_threads_e2e, threads_carry_names_that_say_what_they_do) {
   server_process::options o;
   o.database_url = env->create_database("ops_threads");
   o.durability = "journal";
-  o.extra_toml = "threads = 2\nmemory_trim_interval_ms = 20\n";
+  o.extra_toml = "threads = 2\nmemory_trim_interval_ms = 1000\n";
   server_process server(o);
   ASSERT_TRUE(server.start()) << server.log();
   const std::string task_dir = "/proc/" + std::to_string(server.pid()) + "/task";
