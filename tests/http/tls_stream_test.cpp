@@ -26,6 +26,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "caliper_sessiond/config/config.hpp"
 #include "server_state.hpp"
@@ -169,6 +170,55 @@ TEST_F(tls_stream_test, idle_connection_holds_no_record_buffers) {
   EXPECT_EQ(SSL_has_pending(server->native_handle()), 0);
   // OpenSSL reads and writes the socket itself: no BIO pair and no copies in between.
   EXPECT_EQ(BIO_method_type(SSL_get_rbio(server->native_handle())), BIO_TYPE_SOCKET);
+}
+
+TEST_F(tls_stream_test, a_write_that_waits_for_the_socket_keeps_its_area_until_it_completes) {
+  // OpenSSL asks to be called again with the same buffer after WANT_WRITE: the area must live
+  // while the write waits, and go when it completes.
+  auto [server, client] = connect();
+  server->socket().set_option(net::socket_base::send_buffer_size(4096));
+  beast::get_lowest_layer(*client).socket().set_option(net::socket_base::receive_buffer_size(4096));
+  const std::string half(4096, 'w');  // two buffers of 4 KiB: linearised into one 8 KiB record
+  const std::array<net::const_buffer, 2> message{net::buffer(half), net::buffer(half)};
+  net::steady_timer go_read(ioc_, net::steady_timer::time_point::max());
+  std::size_t expected = 0;
+  bool waited = false, held_while_waiting = false;
+  run_both(
+      [&]() -> net::awaitable<void> {
+        co_await server->async_handshake(net::ssl::stream_base::server, nothrow);
+        auto ex = co_await net::this_coro::executor;
+        for (std::size_t n = 1; n <= 10'000 && !waited; ++n) {
+          bool done = false;
+          boost::system::error_code wec;
+          server->async_write_some(message, [&](boost::system::error_code ec, std::size_t) {
+            wec = ec;
+            done = true;
+          });
+          // A write that OpenSSL finished at once has posted its completion before this.
+          co_await net::post(ex, net::use_awaitable);
+          if (done) {
+            EXPECT_FALSE(wec) << wec.message();
+            continue;
+          }
+          waited = true;  // OpenSSL said WANT_WRITE: the write waits for the socket
+          held_while_waiting = server->holds_write_area();
+          expected = n * 2 * half.size();
+          go_read.cancel();
+          while (!done) co_await net::post(ex, net::use_awaitable);  // the client reads meanwhile
+          EXPECT_FALSE(wec) << wec.message();
+        }
+      }(),
+      [&]() -> net::awaitable<void> {
+        co_await client->async_handshake(net::ssl::stream_base::client, nothrow);
+        co_await go_read.async_wait(nothrow);
+        std::vector<char> got(expected);
+        auto [ec, n] = co_await net::async_read(*client, net::buffer(got), nothrow);
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_EQ(n, expected);
+      }());
+  ASSERT_TRUE(waited) << "no write ever had to wait: the socket buffers took 80 MB";
+  EXPECT_TRUE(held_while_waiting);
+  EXPECT_FALSE(server->holds_write_area());
 }
 
 TEST_F(tls_stream_test, read_past_its_deadline_fails_with_timeout_and_closes_the_socket) {
