@@ -1,7 +1,8 @@
 #pragma once
 /// Names a thread, so `top -H`, `ps -L -o tid,comm,pcpu`, `perf` and /proc/PID/task/TID/comm
 /// tell the server's threads apart. Called by the thread's creator right after creating it, so
-/// the name is there before anything can look (no race with the thread's first steps). Linux
+/// the name is there before the creator goes on (the thread's own first steps may still run
+/// before it: a thread that reads its own name names itself too, as periodic_thread does). Linux
 /// keeps 15 bytes of a name; longer names are cut. Never used on the main thread: its name is
 /// the process's (/proc/PID/comm), which `pgrep -x caliper-sessiond` and systemd show.
 
