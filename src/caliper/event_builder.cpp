@@ -62,12 +62,13 @@ std::string wrong_type(std::string_view role, std::string_view type, std::string
 }
 
 /// A nested user/actor/client of a Session whose shape or Caliper type is clearly wrong.
+/// Builds its message only for a problem: it runs six times for every valid event.
 std::string ref_problem(std::string_view role, std::string_view member, const ref_fields& r, std::string_view expected) {
-  const std::string where = std::string(role) + " " + std::string(member);
-  if (r.state == presence::other) return where + " is neither an IRI nor an object";
+  const auto where = [&] { return std::string(role).append(" ").append(member); };
+  if (r.state == presence::other) return where() + " is neither an IRI nor an object";
   if (r.state != presence::object) return {};
   const std::string_view term = caliper_term(r.type);
-  if (!term.empty() && term != expected) return wrong_type(where, r.type, expected);
+  if (!term.empty() && term != expected) return wrong_type(where(), r.type, expected);
   return {};
 }
 

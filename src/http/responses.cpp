@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <memory>
 
 #include "caliper_sessiond/caliper/text.hpp"
 #include "caliper_sessiond/caliper/versions.hpp"
@@ -30,9 +31,18 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 bool sha256(std::string_view data, std::array<unsigned char, 32>& out) {
+  // Once per request (the API key): EVP_Digest with EVP_sha256() looked the algorithm up and
+  // made a context each time, allocations included. The algorithm is fetched once, and each
+  // thread keeps one context.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct ctx_free {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, ctx_free> ctx(EVP_MD_CTX_new());
   unsigned int len = 0;
-  return EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1 &&
-         len == out.size();
+  return md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
+         EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
+         EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1 && len == out.size();
 }
 
 std::string problem_json(int status, std::string_view title, std::string_view detail) {
