@@ -42,9 +42,11 @@ struct envelope_parser::impl {
   detail::event_fields fields;
 
   detail::event_checks checks;  ///< for the envelope being parsed
-  /// Rows of the last envelope parsed, at most max_events_hint: the next envelope's rows start
-  /// with room for that many (a sender's envelopes are alike) instead of growing 1, 2, 4, 8...,
-  /// moving every row each time.
+  /// Rows of the last envelope this parser read (one parser per I/O thread), at most
+  /// max_events_hint: the next envelope's rows start with room for that many (a sender's
+  /// envelopes are alike) instead of growing 1, 2, 4, 8..., moving every row each time. Room
+  /// left over past twice the rows is given back (parse): the rows go on into the journal's
+  /// memory cache, which counts them by number, not by room.
   std::size_t events_hint = 0;
   static constexpr std::size_t max_events_hint = 64;
 
@@ -65,7 +67,6 @@ parse_result envelope_parser::parse(std::string& body, std::string_view source, 
 
 parse_result envelope_parser::impl::parse(std::string& body, std::string_view source, std::int64_t now_us) {
   parse_result r;
-  r.events.reserve(events_hint);
   store.clear();
   checks = detail::make_event_checks(limits, now_us);
   if (const std::size_t depth = detail::nesting_depth(body, limits.max_depth); depth > limits.max_depth) {
@@ -101,6 +102,7 @@ parse_result envelope_parser::impl::parse(std::string& body, std::string_view so
   }
   for (auto& ev : r.events) ev.sensor = sensor;
   events_hint = std::min(r.events.size(), max_events_hint);
+  if (r.events.capacity() > 2 * r.events.size()) r.events.shrink_to_fit();
   return r;
 }
 
@@ -178,6 +180,7 @@ error_code envelope_parser::impl::parse_data(od::value& data, std::string_view s
   }
   od::array arr;
   if (const auto e = data.get_array().get(arr)) return e;
+  r.events.reserve(events_hint);
   std::size_t count = 0;
   for (auto entry_result : arr) {
     od::value entry;

@@ -20,7 +20,7 @@ bool is_json_media_type(std::string_view content_type);
 /// A SHA-256 digest of `data` into `out`; false when it could not be computed.
 using digest_fn = bool (*)(std::string_view data, std::array<unsigned char, 32>& out);
 
-/// SHA-256 by OpenSSL (EVP_Digest), checked.
+/// SHA-256 by OpenSSL (the algorithm fetched once, a digest context per thread), checked.
 bool sha256(std::string_view data, std::array<unsigned char, 32>& out);
 
 /// The API keys, kept as SHA-256 digests so that comparison takes the same time whatever
