@@ -4,12 +4,15 @@
 #   bench/allocs.sh [--events 10] [--requests 20000] [--rate 2000] [--top 15]
 # The server (journal mode, its own PostgreSQL cluster and journal in a temporary folder) runs
 # under heaptrack twice, for N and for 2N requests of caliper-loadgen at a fixed rate (16
-# connections, 30% ViewEvents); the difference over N is the figure per request, free of start-up
-# and shutdown. Then the callers: the allocations of the 2N run grouped by the innermost frame of
-# caliper-sessiond's own code, per request.
+# connections, --other-share 0.3: 0.3 ViewEvents per SessionEvent, rounded); the difference over
+# N is the figure per request, free of start-up and shutdown. Then the callers: the allocations
+# of the 2N run grouped by the last caliper_sessiond:: frame of each stack, per request. That
+# is a guide, not an exact split: heaptrack names functions of anonymous namespaces without
+# their namespace, and an inlined function shows as the one it was inlined into.
 #   CALIPER_BENCH_BUILD=DIR  a build holding src/app/caliper-sessiond and bench/caliper-loadgen
 #                            (default: build/bench, made with the bench preset)
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 root=$PWD
 
@@ -66,8 +69,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 key=$(openssl rand -hex 20)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-# count N: allocation calls of a heaptrack'd server that answered N requests; its data file is
-# left at $out/heap-N.zst.
+# count N: writes to $out/calls-N the allocation calls of a heaptrack'd server that answered N
+# requests; its data file is left at $out/heap-N.* (.zst or .gz). Not run in a subshell, so that
+# the EXIT trap sees server_pid.
 count() {
   local n=$1
   psql "$(pg_url postgres)" -X -qAt -c "DROP DATABASE IF EXISTS allocs" -c "CREATE DATABASE allocs"
@@ -106,19 +110,24 @@ TOML
   pkill -TERM -P "$server_pid" -f caliper-sessiond || kill -TERM "$server_pid"
   wait "$server_pid" || true
   server_pid=""
-  heaptrack_print -f "$out"/heap-"$n".*zst 2>/dev/null | awk '/^calls to allocation functions:/ {print $5}'
+  local calls
+  calls=$(heaptrack_print -f "$out"/heap-"$n".* 2>>"$out/heaptrack.log" | awk '/^calls to allocation functions:/ {print $5}' || true)
+  [[ -n $calls ]] || { echo "bench/allocs.sh: heaptrack_print read nothing from $out/heap-$n.* (see $out/heaptrack.log)" >&2; exit 1; }
+  echo "$calls" >"$out/calls-$n"
 }
 
 echo "bench/allocs.sh: $events-event envelopes, $requests and $((2 * requests)) requests at $rate/s; files in $out" >&2
-a=$(count "$requests")
-b=$(count $((2 * requests)))
+count "$requests"
+count $((2 * requests))
+a=$(<"$out/calls-$requests")
+b=$(<"$out/calls-$((2 * requests))")
 python3 - "$a" "$b" "$requests" "$events" <<'PY'
 import sys
 a, b, n, ev = (int(x) for x in sys.argv[1:])
 print(f"allocation calls: {a} for {n} requests, {b} for {2 * n}")
 print(f"per {ev}-event request: {(b - a) / n:.1f}")
 PY
-heaptrack_print -f "$out"/heap-$((2 * requests)).*zst --print-allocators 0 --print-peaks 0 --print-leaks 0 \
+heaptrack_print -f "$out"/heap-$((2 * requests)).* --print-allocators 0 --print-peaks 0 --print-leaks 0 \
   --print-temporary 0 --flamegraph-cost-type allocations -F "$out/stacks.txt" >/dev/null 2>&1
 python3 - "$out/stacks.txt" $((2 * requests)) "$top" <<'PY'
 import collections, re, sys
@@ -128,7 +137,7 @@ for line in open(path, errors="replace"):
     stack, _, count = line.rstrip().rpartition(" ")
     own = [f for f in stack.split(";") if "caliper_sessiond::" in f]
     by[re.sub(r"\(.*", "", own[-1])[:100] if own else "(outside caliper-sessiond's code)"] += int(count)
-print(f"by innermost caliper-sessiond frame, per request of the {n}-request run (start-up included):")
+print(f"by the last caliper_sessiond:: frame of the stack, per request of the {n}-request run (start-up included):")
 for name, count in by.most_common(top):
     print(f"  {count / n:6.1f}  {name}")
 PY
