@@ -1,7 +1,8 @@
 // The memory trimmer (src/app/memory_trimmer.hpp): it counts its trims, never starts with an
 // interval of 0, and gives freed heap pages between live blocks back to the system (RSS falls),
-// which glibc's free() alone does not. Built without sanitizers in every build (tests/app/CMakeLists.txt): AddressSanitizer's allocator replaces glibc's heap,
-// the one malloc_trim works on.
+// which glibc's free() alone does not. Built without sanitizers in every build
+// (tests/app/CMakeLists.txt): AddressSanitizer's allocator replaces glibc's heap, the one
+// malloc_trim works on.
 #include <gtest/gtest.h>
 
 #include <unistd.h>

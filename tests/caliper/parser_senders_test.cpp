@@ -116,7 +116,7 @@ TEST(LearnBatchShape, TheNextEnvelopesRowsStartWithRoomForTheLastOnes) {
   body = ::caliper_sessiond::test::learn_batch(100);
   const parse_result again = parser.parse(body, "learn-prod", test::test_now_us);
   ASSERT_EQ(again.events.size(), 20U);
-  EXPECT_EQ(again.events.capacity(), 20U);  // grown one at a time: 32
+  EXPECT_EQ(again.events.capacity(), 20U);  // grown by doubling, it would be 32
   EXPECT_EQ(again.events[19], learn_batch_row(97));
   // A small envelope after a larger one keeps no more than twice its rows' room.
   body = ::caliper_sessiond::test::learn_batch(1);
