@@ -11,6 +11,12 @@
 # A database named DB+plain is the same database, its rows inserted without ON CONFLICT DO
 # NOTHING, as the writer's first try since it stopped using it for every batch.
 #
+# DB+floor, DB+upsert and DB+checked keep the sessions without the trigger (below), on a
+# database whose trigger is disabled:
+#   bench/session_trigger_ab.sh CLUSTER users+plain users_nosessions+floor users_nosessions+plain
+# At the end, every database left with sessions must hold the same ones (md5 of
+# caliper.session_rows; not 012's layout), or the script fails.
+#
 # The databases are compact_storage.sh's `users*` layouts: public.stage holds the rows with the
 # keys the writer sends since 012. Prints per database the median backend CPU µs per event and
 # the rounds, and each one's median against the last database's (the trigger's share when the
@@ -27,16 +33,61 @@ q() { psql "$(url "$1")" -X -qAt -v ON_ERROR_STOP=1 "${@:2}"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# DB+floor and DB+upsert (on a database whose sessions trigger is disabled: users_nosessions)
+# insert the events as +plain does and keep caliper.session_rows without the trigger, from the
+# sessions' facts worked out ahead of time (public.session_stage, made here): the least a
+# writer could send (+floor: a plain INSERT of the batch's new sessions, then an UPDATE by
+# primary key of those that end in it), and what a writer that merged its batch in memory would
+# send (+upsert: one INSERT ... ON CONFLICT DO UPDATE of the batch's facts; +checked: the same
+# after the trigger's check that every key of the batch has its text). Campus shape only:
+# a session is at most one LoggedIn and at most one end after it.
+floor_setup() {
+  q "$1" <<SQL
+DROP TABLE IF EXISTS public.session_stage;
+CREATE UNLOGGED TABLE public.session_stage AS
+SELECT session_prefix_ref AS p, session_tail AS t, source AS s,
+       min(user_ref) AS user_ref, min(user_external_id) AS ext,
+       min(event_time) FILTER (WHERE action = 'LoggedIn') AS login_at,
+       min(event_time) FILTER (WHERE action <> 'LoggedIn') AS end_at,
+       min(CASE action WHEN 'LoggedOut' THEN 'L' WHEN 'TimedOut' THEN 'T' END)::"char" AS reason,
+       (min(n) FILTER (WHERE action = 'LoggedIn') - 1) / $batch AS login_b,
+       (min(n) FILTER (WHERE action <> 'LoggedIn') - 1) / $batch AS end_b,
+       min(n) AS first_n
+FROM public.stage WHERE n <= $rows GROUP BY 1, 2, 3;
+CREATE INDEX ON public.session_stage (least(login_b, end_b));
+CREATE INDEX ON public.session_stage (login_b);
+CREATE INDEX ON public.session_stage (end_b);
+ANALYZE public.session_stage;
+SQL
+  local bad
+  bad=$(q "$1" -c "SELECT count(*) FROM public.session_stage WHERE end_b < login_b")
+  [[ $bad == 0 ]] || { echo "$1: $bad sessions end before their LoggedIn" >&2; exit 1; }
+}
+session_rows_cols="session_prefix_ref, user_ref, first_event_at, last_event_at, started_at, ended_at, end_reason, source, session_tail, user_external_id"
+
 cols="event_id, source, action, event_time, user_ref, user_lms_id, user_external_id, session_tail, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail"
-for mode in conflict plain; do
+for mode in conflict plain floor upsert checked; do
   conflict=""
-  [[ $mode == plain ]] || conflict="ON CONFLICT DO NOTHING "
+  [[ $mode == conflict ]] && conflict="ON CONFLICT DO NOTHING "
   {
     echo "SELECT pg_backend_pid() AS pid \\gset"
     echo "\\setenv CALIPER_PID :pid"
     echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu0"
     for ((lo = 0; lo < rows; lo += batch)); do
+      b=$((lo / batch))
+      [[ $mode == floor || $mode == upsert || $mode == checked ]] && echo "BEGIN;"
       echo "INSERT INTO caliper.event_rows ($cols) SELECT $cols FROM public.stage WHERE n > $lo AND n <= $((lo + batch)) ORDER BY n ${conflict}RETURNING event_id, event_time \\g /dev/null"
+      if [[ $mode == floor ]]; then
+        echo "INSERT INTO caliper.session_rows ($session_rows_cols) SELECT p, user_ref, least(CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END), greatest(CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END), CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END, CASE WHEN end_b = $b THEN reason ELSE 'o' END, s, t, ext FROM public.session_stage WHERE least(login_b, end_b) = $b ORDER BY first_n;"
+        echo "UPDATE caliper.session_rows AS r SET ended_at = x.end_at, end_reason = x.reason, first_event_at = least(r.first_event_at, x.end_at), last_event_at = greatest(r.last_event_at, x.end_at) FROM public.session_stage AS x WHERE x.end_b = $b AND x.login_b < $b AND r.session_prefix_ref = x.p AND r.session_tail = x.t AND r.source = x.s;"
+      elif [[ $mode == upsert || $mode == checked ]]; then
+        # +checked: first the trigger's check that every key has its text (a probe per key).
+        [[ $mode == checked ]] && echo "SELECT d.k FROM (SELECT DISTINCT v.k FROM public.session_stage AS x, LATERAL (VALUES (x.user_ref), (x.p)) AS v(k) WHERE (x.login_b = $b OR x.end_b = $b) AND v.k IS NOT NULL) AS d WHERE NOT EXISTS (SELECT FROM caliper.texts AS t WHERE t.id = d.k) LIMIT 1;"
+        # The batch's facts per session, as a writer would merge them: its login and its end
+        # when they are in this batch. The merge keeps the earliest instants and the first end.
+        echo "INSERT INTO caliper.session_rows AS r ($session_rows_cols) SELECT p, user_ref, CASE WHEN login_b = $b THEN login_at ELSE end_at END, CASE WHEN end_b = $b THEN greatest(login_at, end_at) ELSE login_at END, CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END, CASE WHEN end_b = $b THEN reason ELSE 'o' END, s, t, ext FROM public.session_stage WHERE login_b = $b OR end_b = $b ORDER BY first_n ON CONFLICT (session_prefix_ref, session_tail, source) DO UPDATE SET first_event_at = least(r.first_event_at, excluded.first_event_at), last_event_at = greatest(r.last_event_at, excluded.last_event_at), started_at = coalesce(least(r.started_at, excluded.started_at), r.started_at, excluded.started_at), ended_at = CASE WHEN r.ended_at IS NULL OR excluded.ended_at < r.ended_at THEN coalesce(excluded.ended_at, r.ended_at) ELSE r.ended_at END, end_reason = CASE WHEN r.ended_at IS NULL OR excluded.ended_at < r.ended_at THEN CASE WHEN excluded.ended_at IS NULL THEN r.end_reason ELSE excluded.end_reason END ELSE r.end_reason END;"
+      fi
+      [[ $mode == floor || $mode == upsert || $mode == checked ]] && echo "COMMIT;"
     done
     echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu1"
   } >"$work/batches-$mode.sql"
@@ -54,11 +105,15 @@ print(f"{(cpu(w + '/cpu1') - cpu(w + '/cpu0')) * 1e6 / rows:.1f}")
 PY
 }
 
-declare -A results
+declare -A results staged
 for ((r = 1; r <= rounds; ++r)); do
   for db in "$@"; do
-    real=${db%+plain} mode=conflict
-    [[ $db == *+plain ]] && mode=plain
+    real=${db%+*} mode=conflict
+    [[ $db == *+* ]] && mode=${db##*+}
+    if [[ $mode == floor || $mode == upsert || $mode == checked ]] && [[ -z ${staged[$real]:-} ]]; then
+      floor_setup "$real"
+      staged[$real]=1
+    fi
     rel=$(q "$real" -c "SELECT coalesce(to_regclass('caliper.session_rows'), 'caliper.sessions'::regclass)")
     q "$real" -c "TRUNCATE caliper.event_rows, $rel" -c "VACUUM ANALYZE caliper.event_rows, $rel" -c "CHECKPOINT"
     q "$real" -f "$work/batches-$mode.sql" >/dev/null
@@ -66,6 +121,20 @@ for ((r = 1; r <= rounds; ++r)); do
   done
   echo "round $r: $(for db in "$@"; do v=${results[$db]% }; printf '%s %s  ' "$db" "${v##* }"; done)" >&2
 done
+
+# The sessions left by each database's last round: the same in all that have any (013's
+# caliper.session_rows; a database of 012's layout is left out).
+declare -A digests
+for db in "$@"; do
+  real=${db%+*}
+  [[ $(q "$real" -c "SELECT to_regclass('caliper.session_rows') IS NOT NULL") == t ]] || continue  # 012's layout
+  digests[$real]=$(q "$real" -c "SELECT count(*) || ' ' || md5(string_agg(r::text, ',' ORDER BY r::text)) FROM caliper.session_rows AS r")
+done
+if [[ $(for d in "${digests[@]}"; do [[ $d == 0* || -z $d ]] || echo "$d"; done | sort -u | wc -l) -gt 1 ]]; then
+  for real in "${!digests[@]}"; do echo "sessions of $real: ${digests[$real]}" >&2; done
+  echo "the databases hold different sessions" >&2
+  exit 1
+fi
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 last=${*: -1}
