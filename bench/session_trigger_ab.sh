@@ -11,7 +11,7 @@
 # A database named DB+plain is the same database, its rows inserted without ON CONFLICT DO
 # NOTHING, as the writer's first try since it stopped using it for every batch.
 #
-# DB+floor, DB+upsert and DB+checked keep the sessions without the trigger (below), on a
+# DB+floor, DB+once, DB+upsert and DB+checked keep the sessions without the trigger (below), on a
 # database whose trigger is disabled:
 #   bench/session_trigger_ab.sh CLUSTER users+plain users_nosessions+floor users_nosessions+plain
 # At the end, every database left with sessions must hold the same ones (md5 of
@@ -33,14 +33,17 @@ q() { psql "$(url "$1")" -X -qAt -v ON_ERROR_STOP=1 "${@:2}"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# DB+floor and DB+upsert (on a database whose sessions trigger is disabled: users_nosessions)
-# insert the events as +plain does and keep caliper.session_rows without the trigger, from the
-# sessions' facts worked out ahead of time (public.session_stage, made here): the least a
-# writer could send (+floor: a plain INSERT of the batch's new sessions, then an UPDATE by
-# primary key of those that end in it), and what a writer that merged its batch in memory would
-# send (+upsert: one INSERT ... ON CONFLICT DO UPDATE of the batch's facts; +checked: the same
-# after the trigger's check that every key of the batch has its text). Campus shape only:
-# a session is at most one LoggedIn and at most one end after it.
+# The ways of keeping the sessions without the trigger, on a database whose trigger is disabled
+# (users_nosessions). Each inserts the events as +plain does and keeps caliper.session_rows from
+# the sessions' facts worked out ahead of time (public.session_stage, made here):
+#   +floor    the least a writer could send: a plain INSERT of the batch's new sessions, then an
+#             UPDATE by primary key of those that end in it;
+#   +once     each session inserted once, whole, in the batch of its last event: what a fold whose
+#             window held the whole session would write;
+#   +upsert   what a writer that merged its batch in memory would send: one INSERT ... ON
+#             CONFLICT DO UPDATE of the batch's facts;
+#   +checked  the same, after the trigger's check that every key of the batch has its text.
+# Campus shape only: a session is at most one LoggedIn and at most one end after it.
 floor_setup() {
   q "$1" <<SQL
 DROP TABLE IF EXISTS public.session_stage;
@@ -55,6 +58,7 @@ SELECT session_prefix_ref AS p, session_tail AS t, source AS s,
        min(n) AS first_n
 FROM public.stage WHERE n <= $rows GROUP BY 1, 2, 3;
 CREATE INDEX ON public.session_stage (least(login_b, end_b));
+CREATE INDEX ON public.session_stage (greatest(login_b, end_b));
 CREATE INDEX ON public.session_stage (login_b);
 CREATE INDEX ON public.session_stage (end_b);
 ANALYZE public.session_stage;
@@ -63,10 +67,11 @@ SQL
   bad=$(q "$1" -c "SELECT count(*) FROM public.session_stage WHERE end_b < login_b")
   [[ $bad == 0 ]] || { echo "$1: $bad sessions end before their LoggedIn" >&2; exit 1; }
 }
+keeps_sessions() { [[ $1 == floor || $1 == once || $1 == upsert || $1 == checked ]]; }
 session_rows_cols="session_prefix_ref, user_ref, first_event_at, last_event_at, started_at, ended_at, end_reason, source, session_tail, user_external_id"
 
 cols="event_id, source, action, event_time, user_ref, user_lms_id, user_external_id, session_tail, session_name, ip_address, received_at, actor_ref, user_agent_ref, ed_app_ref, sensor_ref, session_prefix_ref, session_name_is_tail"
-for mode in conflict plain floor upsert checked; do
+for mode in conflict plain floor once upsert checked; do
   conflict=""
   [[ $mode == conflict ]] && conflict="ON CONFLICT DO NOTHING "
   {
@@ -75,11 +80,13 @@ for mode in conflict plain floor upsert checked; do
     echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu0"
     for ((lo = 0; lo < rows; lo += batch)); do
       b=$((lo / batch))
-      [[ $mode == floor || $mode == upsert || $mode == checked ]] && echo "BEGIN;"
+      keeps_sessions "$mode" && echo "BEGIN;"
       echo "INSERT INTO caliper.event_rows ($cols) SELECT $cols FROM public.stage WHERE n > $lo AND n <= $((lo + batch)) ORDER BY n ${conflict}RETURNING event_id, event_time \\g /dev/null"
       if [[ $mode == floor ]]; then
         echo "INSERT INTO caliper.session_rows ($session_rows_cols) SELECT p, user_ref, least(CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END), greatest(CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END), CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END, CASE WHEN end_b = $b THEN reason ELSE 'o' END, s, t, ext FROM public.session_stage WHERE least(login_b, end_b) = $b ORDER BY first_n;"
         echo "UPDATE caliper.session_rows AS r SET ended_at = x.end_at, end_reason = x.reason, first_event_at = least(r.first_event_at, x.end_at), last_event_at = greatest(r.last_event_at, x.end_at) FROM public.session_stage AS x WHERE x.end_b = $b AND x.login_b < $b AND r.session_prefix_ref = x.p AND r.session_tail = x.t AND r.source = x.s;"
+      elif [[ $mode == once ]]; then
+        echo "INSERT INTO caliper.session_rows ($session_rows_cols) SELECT p, user_ref, least(login_at, end_at), greatest(login_at, end_at), login_at, end_at, coalesce(reason, 'o'), s, t, ext FROM public.session_stage WHERE greatest(login_b, end_b) = $b ORDER BY first_n;"
       elif [[ $mode == upsert || $mode == checked ]]; then
         # +checked: first the trigger's check that every key has its text (a probe per key).
         [[ $mode == checked ]] && echo "SELECT d.k FROM (SELECT DISTINCT v.k FROM public.session_stage AS x, LATERAL (VALUES (x.user_ref), (x.p)) AS v(k) WHERE (x.login_b = $b OR x.end_b = $b) AND v.k IS NOT NULL) AS d WHERE NOT EXISTS (SELECT FROM caliper.texts AS t WHERE t.id = d.k) LIMIT 1;"
@@ -87,7 +94,7 @@ for mode in conflict plain floor upsert checked; do
         # when they are in this batch. The merge keeps the earliest instants and the first end.
         echo "INSERT INTO caliper.session_rows AS r ($session_rows_cols) SELECT p, user_ref, CASE WHEN login_b = $b THEN login_at ELSE end_at END, CASE WHEN end_b = $b THEN greatest(login_at, end_at) ELSE login_at END, CASE WHEN login_b = $b THEN login_at END, CASE WHEN end_b = $b THEN end_at END, CASE WHEN end_b = $b THEN reason ELSE 'o' END, s, t, ext FROM public.session_stage WHERE login_b = $b OR end_b = $b ORDER BY first_n ON CONFLICT (session_prefix_ref, session_tail, source) DO UPDATE SET first_event_at = least(r.first_event_at, excluded.first_event_at), last_event_at = greatest(r.last_event_at, excluded.last_event_at), started_at = coalesce(least(r.started_at, excluded.started_at), r.started_at, excluded.started_at), ended_at = CASE WHEN r.ended_at IS NULL OR excluded.ended_at < r.ended_at THEN coalesce(excluded.ended_at, r.ended_at) ELSE r.ended_at END, end_reason = CASE WHEN r.ended_at IS NULL OR excluded.ended_at < r.ended_at THEN CASE WHEN excluded.ended_at IS NULL THEN r.end_reason ELSE excluded.end_reason END ELSE r.end_reason END;"
       fi
-      [[ $mode == floor || $mode == upsert || $mode == checked ]] && echo "COMMIT;"
+      keeps_sessions "$mode" && echo "COMMIT;"
     done
     echo "\\! cat /proc/\$CALIPER_PID/stat > $work/cpu1"
   } >"$work/batches-$mode.sql"
@@ -110,7 +117,7 @@ for ((r = 1; r <= rounds; ++r)); do
   for db in "$@"; do
     real=${db%+*} mode=conflict
     [[ $db == *+* ]] && mode=${db##*+}
-    if [[ $mode == floor || $mode == upsert || $mode == checked ]] && [[ -z ${staged[$real]:-} ]]; then
+    if keeps_sessions "$mode" && [[ -z ${staged[$real]:-} ]]; then
       floor_setup "$real"
       staged[$real]=1
     fi
