@@ -46,7 +46,7 @@ struct envelope_parser::impl {
   /// max_events_hint: the next envelope's rows start with room for that many (a sender's
   /// envelopes are alike) instead of growing 1, 2, 4, 8..., moving every row each time. Room
   /// left over past twice the rows is given back (parse): the rows go on into the journal's
-  /// memory cache, which counts them by number, not by room.
+  /// memory cache, where spare room would take the place of other records.
   std::size_t events_hint = 0;
   static constexpr std::size_t max_events_hint = 64;
 

@@ -219,10 +219,11 @@ void journal::impl::run_flusher() {
 void journal::impl::cache_locked(std::uint64_t segment, std::uint64_t offset, std::vector<pending_batch>& batches) {
   if (cache.empty()) cache_full = false;
   for (auto& b : batches) {
-    // The encoded size stands for the strings' bytes; the structs come on top.
+    // The encoded size stands for the strings' bytes; the structs come on top, counted by the
+    // room their vectors hold (a producer may have reserved more than it filled).
     const std::size_t n = b.end - b.begin + sizeof(cached_record) +
-                          b.batch.events.size() * sizeof(caliper::session_event) +
-                          b.batch.rejects.size() * sizeof(caliper::rejected_event);
+                          b.batch.events.capacity() * sizeof(caliper::session_event) +
+                          b.batch.rejects.capacity() * sizeof(caliper::rejected_event);
     // Over the budget: the drainer reads from disk until it has caught up with the cache.
     if (cache_full || cache_bytes + n > opt.memory_bytes) {
       cache_full = true;

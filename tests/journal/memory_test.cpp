@@ -139,6 +139,27 @@ TEST(journal_memory, past_the_memory_budget_records_are_read_from_disk_in_order)
   EXPECT_EQ(jr.stats().records_read_from_disk.load(), from_disk);
 }
 
+// The budget counts the memory a cached record holds: its rows' room, not only their number.
+TEST(journal_memory, a_batch_that_holds_more_room_than_rows_is_counted_by_its_room) {
+  temp_dir d;
+  fake_sink down;
+  auto o = small_segments(d);
+  o.memory_bytes = 64 << 10;
+  j::journal jr(o, down);
+  auto roomy = make_batch("r");
+  roomy.events.reserve(4096);  // 2 rows: a few hundred bytes; their room: far past 64 KiB
+  ASSERT_GT(roomy.events.capacity() * sizeof(roomy.events[0]), o.memory_bytes);
+  auto done = std::make_shared<std::atomic<int>>(0);
+  ASSERT_TRUE(jr.submit(std::move(roomy), [done](store::outcome, const store::commit_report&) { ++*done; }));
+  ASSERT_TRUE(eventually([&] { return *done == 1 && jr.drained(); }));
+  EXPECT_EQ(jr.stats().records_read_from_disk.load(), 1u);
+  // The same rows without the spare room fit, and come from memory.
+  submit_n(jr, 1, "s");
+  ASSERT_TRUE(eventually([&] { return jr.drained(); }));
+  EXPECT_EQ(down.batches().size(), 2u);
+  EXPECT_EQ(jr.stats().records_read_from_disk.load(), 1u);
+}
+
 TEST(journal_memory, a_batch_whose_write_failed_never_reaches_the_writer) {
   temp_dir d;
   fake_sink down;
